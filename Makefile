@@ -1,0 +1,53 @@
+# Two commands on a fresh machine (see README):
+#   make run    install into .venv, ingest the bundled corpus, answer a question, start the UI
+#   make test   install into .venv (with test tools and Chromium), run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+QUESTION ?= Combien de territoires d'industrie compte le Grand Est ?
+
+.PHONY: install run ask test test-fast chromium bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/tia ingest --bundled
+	$(BIN)/tia ask "$(QUESTION)"
+	@echo "Starting the web UI on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	$(BIN)/tia serve --host $(HOST) --port $(PORT)
+
+ask: install
+	$(BIN)/tia ask "$(QUESTION)"
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: install chromium
+	$(BIN)/python -m pytest
+
+# The quick loop: no real-model, server or browser tests.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not server and not browser"
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts .eval-out

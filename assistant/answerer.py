@@ -1,0 +1,41 @@
+"""The answerer seam: turns a question and its retrieved passages into an `Answer`.
+
+Two implementations: `assistant.extractive.ExtractiveAnswerer` (default, no LLM)
+and `assistant.llm.LLMAnswerer` (an OpenAI-compatible endpoint, its output checked
+against the passages, falling back to the extractive answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistant.answer import Answer, Passage
+
+__all__ = ["AnswerRequest", "Answerer", "DocumentTextLookup"]
+
+# doc_id -> the document's whole normalised text (citations quote exact spans of it)
+DocumentTextLookup = Callable[[str], str]
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # as the user asked it
+    query: str  # standalone query: follow-up resolved, acronyms expanded
+    language: str  # "fr" or "en": the language to answer in
+    passages: list[Passage]  # ranked, best first
+    history: list[dict[str, str]] = field(default_factory=list)  # [{"role", "content"}...]
+    document_text: DocumentTextLookup | None = None
+    kind: str = "fact"  # question type from assistant.query: list, number, date, place, person, scheme, fact
+    regions: list[str] = field(default_factory=list)  # canonical regions the question names
+
+
+class Answerer(Protocol):
+    name: str
+
+    def answer(self, request: AnswerRequest) -> Answer: ...
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are composed, then the final `Answer`."""
+        ...

@@ -1,0 +1,325 @@
+"""The default answerer: no LLM, it answers with the documents' own sentences.
+
+It scores every sentence and list item of the retrieved passages against the
+question (embedding similarity + weighted term overlap + what the question asks
+for: a number, a date, a list...), then composes a short answer from the best
+units, each cited by the exact span it quotes. When sources disagree on a figure
+it shows each figure with its source and date, latest first. When nothing
+answers the question, it says so (abstains).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer import Answer, Citation, Passage
+from assistant.answerer import AnswerRequest
+from assistant.units import Unit, UnitIndex
+from knowledge.docstore import StoredDocument
+from knowledge.lexical import FrenchAnalyzer, fold
+
+__all__ = ["ExtractiveAnswerer", "format_date", "NOT_FOUND"]
+
+NOT_FOUND = {
+    "fr": "Je n'ai pas trouvé la réponse à cette question dans les documents disponibles.",
+    "en": "I could not find the answer to this question in the available documents.",
+}
+_CLOSEST = {
+    "fr": "Le passage le plus proche, qui ne répond pas à la question : « {quote} » ({title}, {date}).",
+    "en": "The closest passage, which does not answer the question: « {quote} » ({title}, {date}).",
+}
+_ACCORDING = {"fr": "", "en": "According to the source ({date}): "}
+_CONFLICT = {
+    "fr": "Les sources donnent des chiffres différents selon leur date (le plus récent d'abord) :",
+    "en": "The sources give different figures depending on their date (latest first):",
+}
+_MONTHS = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+    "en": "January February March April May June July August September October November December".split(),
+}
+_UNDATED = {"fr": "non daté", "en": "undated"}
+
+_HAS_NUMBER = re.compile(r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille)\b", re.I)
+_HAS_DATE = re.compile(
+    r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
+    re.I,
+)
+# A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
+_FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
+_SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
+_NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
+_REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
+
+
+def format_date(value: str | None, language: str) -> str:
+    """'2019-09-24' -> '24 septembre 2019' / '24 September 2019'; partial dates kept partial."""
+    if not value:
+        return _UNDATED[language]
+    parts = value.split("-")
+    try:
+        if len(parts) == 1:
+            return parts[0]
+        month = _MONTHS[language][int(parts[1]) - 1]
+        if len(parts) == 2:
+            return f"{month} {parts[0]}"
+        return f"{int(parts[2])} {month} {parts[0]}"
+    except (ValueError, IndexError):
+        return value
+
+
+@dataclass
+class _Scored:
+    unit: Unit
+    doc: StoredDocument
+    score: float
+    dense: float
+    lexical: float
+    passage: Passage
+
+
+class ExtractiveAnswerer:
+    """Answers from the passages' own sentences.
+
+    >>> answerer = ExtractiveAnswerer(UnitIndex(kb))
+    >>> answerer.answer(request).text
+    """
+
+    name = "extractive"
+    # Below this combined score the best sentence is not taken as an answer.
+    threshold = 0.42
+
+    def __init__(self, units: UnitIndex, analyzer: FrenchAnalyzer | None = None) -> None:
+        self.units = units
+        self.analyzer = analyzer or FrenchAnalyzer()
+        self._df: Counter[str] | None = None
+        self._n_units = 0
+        self._vocab_key: tuple[str, ...] = ()
+        self._words: set[str] = set()
+
+    # -- corpus statistics -----------------------------------------------------------
+    def _stats(self) -> None:
+        key = tuple(sorted(d.doc_id for d, _, _ in self.units.all()))
+        if key == self._vocab_key and self._df is not None:
+            return
+        df: Counter[str] = Counter()
+        words: set[str] = set()
+        n = 0
+        for doc, units, _ in self.units.all():
+            words.update(fold(w) for w in re.findall(r"[^\W\d_]+", doc.text))
+            for u in units:
+                df.update(set(self.analyzer(u.text)))
+                n += 1
+        self._df, self._n_units, self._vocab_key, self._words = df, n, key, words
+
+    def _idf(self, term: str) -> float:
+        assert self._df is not None
+        return math.log(1 + (self._n_units + 1) / (self._df.get(term, 0) + 0.5))
+
+    # -- scoring ---------------------------------------------------------------------
+    def _candidates(self, request: AnswerRequest) -> list[tuple[Unit, StoredDocument, np.ndarray, Passage]]:
+        out = []
+        seen: set[tuple[str, int]] = set()
+        for passage in request.passages:
+            try:
+                doc, units, vectors = self.units.document(passage.doc_id)
+            except KeyError:
+                continue
+            for u, v in zip(units, vectors, strict=True):
+                if u.end > passage.start and u.start < passage.end and (u.doc_id, u.index) not in seen:
+                    seen.add((u.doc_id, u.index))
+                    out.append((u, doc, v, passage))
+        return out
+
+    def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
+        self._stats()
+        q_terms = [t for t in dict.fromkeys(self.analyzer(request.query)) if self._df and t in self._df]
+        q_weight = sum(self._idf(t) for t in q_terms) or 1.0
+        scored = []
+        for unit, doc, vec, passage in self._candidates(request):
+            dense = float(np.dot(qvec, vec))
+            u_terms = set(self.analyzer(unit.text))
+            lexical = sum(self._idf(t) for t in q_terms if t in u_terms) / q_weight
+            dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
+            score = 0.55 * dense_n + 0.45 * lexical
+            score += 0.04 / passage.rank
+            if unit.kind == "heading":
+                score -= 0.15
+            if request.kind == "number" and _HAS_NUMBER.search(unit.text):
+                score += 0.08
+            if request.kind == "date" and _HAS_DATE.search(unit.text):
+                score += 0.08
+            if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
+                score += 0.06
+            scored.append(_Scored(unit, doc, score, dense, lexical, passage))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    # -- abstention ------------------------------------------------------------------
+    def _unknown_names(self, question: str) -> list[str]:
+        """Capitalised words of the question that no document contains (e.g. 'Australia', 'Lyon')."""
+        from assistant.query import Glossary
+
+        acronyms = {a.lower() for a in Glossary.load().acronyms}
+        words = re.findall(r"[^\W\d_][^\W\d_'’-]*", question)
+        unknown = []
+        for i, w in enumerate(words):
+            if i == 0 or not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
+                continue
+            if w.lower() in {"what", "which", "who", "when", "where", "how", "the", "and", "i", "is", "are"}:
+                continue
+            if fold(w) not in self._words:
+                unknown.append(w)
+        return unknown
+
+    def _off_scope(self, request: AnswerRequest, best: _Scored) -> bool:
+        """A national figure was asked for but the sentence gives a regional one (or the region differs)."""
+        if _NATIONAL.search(request.question) and _REGIONAL.search(best.unit.text):
+            return True
+        if request.regions:
+            doc_regions = set(best.doc.regions)
+            if not any(r in doc_regions or fold(r) in fold(best.unit.text) for r in request.regions):
+                return True
+        return False
+
+    # -- composing -------------------------------------------------------------------
+    def answer(self, request: AnswerRequest) -> Answer:
+        return self._compose(request)
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        answer = self._compose(request)
+        for piece in re.split(r"(?<=\])\s+|\n", answer.text):
+            if piece:
+                yield piece + " "
+        yield answer
+
+    def _compose(self, request: AnswerRequest) -> Answer:
+        lang = request.language if request.language in ("fr", "en") else "fr"
+        self.units.refresh()
+        qvec = self.units.kb.embedder.embed_query_array(request.query)
+        scored = self._score(request, qvec)
+        abstain_reason = None
+        if not scored:
+            abstain_reason = "no passage"
+        else:
+            best = scored[0]
+            if self._unknown_names(request.question):
+                abstain_reason = "unknown names: " + ", ".join(self._unknown_names(request.question))
+            elif best.score < self.threshold:
+                abstain_reason = f"best score {best.score:.2f} < {self.threshold}"
+            elif self._off_scope(request, best):
+                abstain_reason = "off scope"
+        if abstain_reason is not None:
+            return self._abstain(request, lang, scored, abstain_reason)
+
+        best = scored[0]
+        conflict = self._conflict(request, scored) if request.kind in ("number", "date", "fact") else None
+        if conflict:
+            return self._conflict_answer(request, lang, conflict)
+        spans = self._select(request, scored)
+        return self._single_answer(request, lang, best, spans)
+
+    def _select(self, request: AnswerRequest, scored: list[_Scored]) -> list[Unit]:
+        best = scored[0]
+        _, units, _ = self.units.document(best.unit.doc_id)
+        wants_list = request.kind in ("list", "scheme") and not _SINGULAR.search(request.question)
+        if best.unit.intro or (best.unit.kind == "item" and wants_list):
+            list_start = best.unit.index + 1 if best.unit.intro else best.unit.list_id
+            items = [u for u in units if u.list_id == list_start]
+            intro = units[list_start - 1] if list_start > 0 and units[list_start - 1].intro else None
+            if _SINGULAR.search(request.question) and best.unit.kind == "item":
+                return [best.unit]
+            return ([intro] if intro else []) + items
+        return [best.unit]
+
+    def _citation(self, n: int, s: _Scored, start: int, end: int) -> Citation:
+        return Citation(
+            n=n,
+            source=s.doc.source,
+            doc_id=s.doc.doc_id,
+            title=s.doc.title,
+            date=s.doc.date,
+            page=s.doc.page_at(start),
+            quote=s.doc.text[start:end],
+            start=start,
+            end=end,
+            score=round(s.score, 4),
+            chunk_id=s.passage.chunk_id,
+        )
+
+    def _single_answer(self, request: AnswerRequest, lang: str, best: _Scored, spans: list[Unit]) -> Answer:
+        start, end = spans[0].start, spans[-1].end
+        citation = self._citation(1, best, start, end)
+        if len(spans) == 1:
+            body = spans[0].text.strip()
+            if lang == "en":
+                text = f"{_ACCORDING['en'].format(date=format_date(best.doc.date, 'en'))}« {body} » [1]"
+            else:
+                text = f"{body} [1]"
+        else:
+            lines = [s.text.strip() for s in spans]
+            head = lines[0] if spans[0].intro else ""
+            items = lines[1:] if head else lines
+            prefix = _ACCORDING["en"].format(date=format_date(best.doc.date, "en")) if lang == "en" else ""
+            text = f"{prefix}{head} [1]\n" + "\n".join(items) if head else f"{prefix}[1]\n" + "\n".join(items)
+        return self._answer(request, lang, text, [citation], abstained=False)
+
+    def _conflict(self, request: AnswerRequest, scored: list[_Scored]) -> list[tuple[_Scored, str]] | None:
+        """Different figures for the same thing in different documents -> [(unit, figure)], latest first."""
+        q_stems = set(self.analyzer(request.query))
+        best = scored[0]
+        pool = [s for s in scored[:12] if s.score >= best.score - 0.12 and s.unit.kind != "heading"]
+        by_doc: dict[str, tuple[_Scored, str, str]] = {}
+        for s in pool:
+            for m in _FIGURE.finditer(s.unit.text):
+                value, suffix, noun = m.group(1), (m.group(2) or ""), m.group(3)
+                stem = (self.analyzer(noun) or [""])[0]
+                if stem and stem in q_stems and s.doc.doc_id not in by_doc:
+                    by_doc[s.doc.doc_id] = (s, f"{value}{suffix}".replace(" ", ""), stem)
+                    break
+        if len(by_doc) < 2:
+            return None
+        stems = Counter(stem for _, _, stem in by_doc.values())
+        focus = stems.most_common(1)[0][0]
+        chosen = [(s, v) for s, v, stem in by_doc.values() if stem == focus]
+        if len({v for _, v in chosen}) < 2 or best.doc.doc_id not in {s.doc.doc_id for s, _ in chosen}:
+            return None
+        chosen.sort(key=lambda sv: sv[0].doc.date or "", reverse=True)
+        return chosen
+
+    def _conflict_answer(self, request: AnswerRequest, lang: str, chosen: list[tuple[_Scored, str]]) -> Answer:
+        lines = [_CONFLICT[lang]]
+        citations = []
+        for n, (s, value) in enumerate(chosen, start=1):
+            citations.append(self._citation(n, s, s.unit.start, s.unit.end))
+            lines.append(f"- {value} — {format_date(s.doc.date, lang)} : « {s.unit.text.strip()} » [{n}]")
+        return self._answer(request, lang, "\n".join(lines), citations, abstained=False)
+
+    def _abstain(self, request: AnswerRequest, lang: str, scored: list[_Scored], reason: str) -> Answer:
+        text = NOT_FOUND[lang]
+        if scored and not reason.startswith("unknown names") and scored[0].score >= self.threshold - 0.15:
+            s = scored[0]
+            quote = s.unit.text.strip()
+            if len(quote) > 200:
+                quote = quote[:197].rsplit(" ", 1)[0] + "…"
+            text += " " + _CLOSEST[lang].format(quote=quote, title=s.doc.title, date=format_date(s.doc.date, lang))
+        answer = self._answer(request, lang, text, [], abstained=True)
+        answer.warnings.append(f"abstained: {reason}")
+        return answer
+
+    def _answer(self, request: AnswerRequest, lang: str, text: str, citations: list[Citation], abstained: bool) -> Answer:
+        return Answer(
+            question=request.question,
+            text=text,
+            citations=citations,
+            abstained=abstained,
+            language=lang,
+            passages=list(request.passages),
+            query=request.query,
+            answerer=self.name,
+        )

@@ -1,0 +1,181 @@
+"""Question -> standalone query: language, acronyms, follow-ups, regions, question type.
+
+Runs per question, so it stays cheap: regexes and a small YAML glossary, loaded once.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from knowledge.lexical import fold
+
+__all__ = ["Query", "QueryBuilder", "detect_language", "Glossary"]
+
+GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "glossary.yaml"
+
+_FR_MARKERS = set(
+    """le la les des du de un une est sont quel quelle quels quelles combien quand où ou qui que quoi
+    pour dans sur avec et en au aux ce cette ces comment pourquoi lequel laquelle lesquels
+    territoires région je mon ma mes peut puis aide aides""".split()
+)
+_EN_MARKERS = set(
+    """the a an is are was were which what who when where how many much does do did of in on for
+    with and to from joined their its my i can could get support any there""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+
+def detect_language(text: str) -> str:
+    """'fr' or 'en', from function words (accents tip a tie towards French).
+
+    >>> detect_language("Which CVL territories joined phase 2?"), detect_language("Combien de territoires ?")
+    ('en', 'fr')
+    """
+    words = [w.lower() for w in _WORD.findall(text)]
+    fr = sum(w in _FR_MARKERS for w in words) + sum(1 for w in words if "'" in w or "’" in w)
+    en = sum(w in _EN_MARKERS for w in words)
+    if re.search(r"[éèêàùçôîœ]", text.lower()):
+        fr += 1
+    return "en" if en > fr else "fr"
+
+
+@dataclass(frozen=True)
+class Glossary:
+    acronyms: dict[str, str]
+    en_fr: dict[str, str]
+
+    @classmethod
+    @functools.cache
+    def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls(acronyms=dict(data.get("acronyms", {})), en_fr=dict(data.get("en_fr", {})))
+
+    def expand_acronyms(self, text: str) -> tuple[str, list[str]]:
+        """Append each acronym's expansion after it: 'les TI du CVL' -> 'les TI (Territoires d'industrie) du CVL (Centre-Val de Loire)'."""
+        found: list[str] = []
+
+        def repl(match: re.Match[str]) -> str:
+            word = match.group(0)
+            expansion = self.acronyms.get(word) or self.acronyms.get(word.upper())
+            if expansion is None or (word not in self.acronyms and not word.isupper()):
+                return word
+            found.append(word)
+            return f"{word} ({expansion})"
+
+        expanded = re.sub(r"(?<![\w-])[A-Za-z][A-Za-z€]{1,5}(?![\w-])", repl, text)
+        return expanded, found
+
+    def french_terms(self, text: str) -> list[str]:
+        low = " " + re.sub(r"[^\w\s]", " ", text.lower()) + " "
+        out = []
+        for en, fr in sorted(self.en_fr.items(), key=lambda kv: -len(kv[0])):
+            if f" {en} " in low:
+                out.append(fr)
+                low = low.replace(f" {en} ", " ")
+        return out
+
+
+_FOLLOWUP_START = re.compile(
+    r"^\s*(et\b|and\b|also\b|lequel|laquelle|lesquels|lesquelles|which one|what about|how about|"
+    r"until|jusqu|depuis quand|since when|pour quel|in which|dans quel|et pour|et en|et dans|"
+    r"combien d'entre eux|how many of them|who else|qui d'autre|"
+    r"and (?:when|where|who|how))",
+    re.IGNORECASE,
+)
+_PRONOUNS = re.compile(
+    r"\b(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|ce programme|cette phase|ce dispositif|"
+    r"it|they|them|its|their|this programme|this program|this scheme|that one|those|these)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Query:
+    question: str
+    text: str  # the standalone query retrieval runs on
+    language: str
+    kind: str  # "list" | "number" | "date" | "place" | "person" | "scheme" | "fact"
+    regions: list[str] = field(default_factory=list)
+    acronyms: list[str] = field(default_factory=list)
+    followup: bool = False
+    previous_question: str = ""
+
+
+def _question_kind(text: str) -> str:
+    t = fold(text)
+    if re.search(r"\b(combien|how many|how much|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
+                 r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
+        return "number"
+    if re.search(r"\b(quand|when|quelle date|what date|which date|en quelle annee|what year|which year|"
+                 r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
+        return "date"
+    if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|"
+                 r"eligib|postuler|apply|candidat)\w*", t):
+        return "scheme"
+    if re.search(r"\b(ou\b|where|quelle ville|which city|in which town)", t) and not re.search(r"\bou (non|pas)\b", t):
+        return "place"
+    if re.search(r"\b(qui|who|whom)\b", t):
+        return "person"
+    if re.search(r"\b(quels|quelles|lesquels|lesquelles|liste|list|which|what are|name the|cite|enumer|"
+                 r"lister|axes|conventions)\b", t):
+        return "list"
+    return "fact"
+
+
+class QueryBuilder:
+    """Builds the standalone `Query` for a question in its conversation.
+
+    >>> QueryBuilder().build("Combien de TI dans le CVL ?").text
+    "Combien de TI (Territoires d'industrie) dans le CVL (Centre-Val de Loire) ?"
+    """
+
+    def __init__(self, glossary: Glossary | None = None) -> None:
+        self._glossary = glossary
+
+    @property
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            self._glossary = Glossary.load()
+        return self._glossary
+
+    def build(self, question: str, history: list[dict[str, str]] | None = None) -> Query:
+        from knowledge.regions import find_regions
+
+        question = " ".join(question.split())
+        language = detect_language(question)
+        previous = ""
+        for message in reversed(history or []):
+            if message.get("role") == "user" and message.get("content", "").strip():
+                previous = " ".join(message["content"].split())
+                break
+        followup = bool(previous) and self._is_followup(question)
+        base = f"{previous} {question}" if followup else question
+        expanded, acronyms = self.glossary.expand_acronyms(base)
+        extra = self.glossary.french_terms(base) if language == "en" else []
+        text = expanded + ((" " + " ".join(extra)) if extra else "")
+        regions = find_regions(expanded)
+        kind = _question_kind(question)
+        if followup and kind == "fact":
+            kind = _question_kind(previous)
+        return Query(
+            question=question,
+            text=text,
+            language=language,
+            kind=kind,
+            regions=regions,
+            acronyms=acronyms,
+            followup=followup,
+            previous_question=previous if followup else "",
+        )
+
+    @staticmethod
+    def _is_followup(question: str) -> bool:
+        words = _WORD.findall(question)
+        if _FOLLOWUP_START.search(question) and len(words) <= 12:
+            return True
+        return bool(_PRONOUNS.search(question)) and len(words) <= 10

@@ -1,0 +1,202 @@
+"""Paths -> documents -> chunks -> store, incrementally, with a per-file report.
+
+Bookkeeping is LangChain's indexing API (`index()` with a SQL record manager,
+`cleanup="incremental"`, keyed by source path): an unchanged file writes nothing,
+a changed file's new chunks are added before its old ones are deleted, and the
+same chunk is never stored twice. A bad file is reported and skipped; what is
+already stored stays as it was.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.indexing import index as lc_index
+
+from ingest.chunking import chunk_document
+from ingest.loaders import SUPPORTED_EXTENSIONS, load_document
+from knowledge.base import KnowledgeBase
+from knowledge.docstore import StoredDocument
+from knowledge.errors import IngestError, NotFoundError, TiaError, UnsupportedFormatError
+
+__all__ = ["FileResult", "IngestReport", "Ingestor", "expand_paths"]
+
+Status = Literal["added", "unchanged", "replaced", "failed"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: Status
+    chunks: int = 0
+    error: str | None = None
+    doc_id: str | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.status for f in self.files)
+        return {s: c.get(s, 0) for s in ("added", "unchanged", "replaced", "failed")}
+
+    @property
+    def ok(self) -> bool:
+        return self.counts["failed"] == 0
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {s}" for s, n in self.counts.items())
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, and the supported files under directories (sidecars and hidden files skipped)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if (
+                    child.is_file()
+                    and not any(part.startswith(".") for part in child.relative_to(path).parts)
+                    and child.suffix.lower() in SUPPORTED_EXTENSIONS
+                    and not child.name.endswith(".meta.yaml")
+                    and child.name.lower() != "readme.md"
+                ):
+                    out.append(child)
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+class Ingestor:
+    """Ingests files into a `KnowledgeBase`.
+
+    >>> report = Ingestor(kb).ingest(["knowledge/corpus"])
+    >>> report.counts
+    {'added': 5, 'unchanged': 0, 'replaced': 0, 'failed': 0}
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    def ingest(self, paths: Sequence[str | Path], *, progress: bool = False) -> IngestReport:
+        files = expand_paths(paths)
+        report = IngestReport()
+        bar = None
+        if progress and files:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr, leave=False)
+        changed = False
+        with self.kb.write_lock:
+            for path in files:
+                if bar is not None:
+                    bar.set_postfix_str(path.name[:40])
+                result = self._ingest_one(path)
+                changed |= result.status in ("added", "replaced")
+                report.files.append(result)
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
+            if changed or self.kb.lexical().fingerprint != self.kb.fingerprint():
+                self.kb.refresh_lexical()
+        return report
+
+    def _ingest_one(self, path: Path) -> FileResult:
+        name = str(path)
+        try:
+            if not path.exists():
+                raise IngestError(path, "no such file")
+            if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                raise UnsupportedFormatError(
+                    path,
+                    f"unsupported file type {path.suffix or '(none)'!r}; "
+                    f"tia reads {', '.join(sorted(SUPPORTED_EXTENSIONS))}",
+                )
+            doc = load_document(path)
+            chunks = chunk_document(doc)
+            meta = doc.metadata
+            previous = self.kb.documents.by_source(meta.source)
+            duplicate = next(
+                (d for d in self.kb.documents.all() if d.doc_id == meta.doc_id and d.source != meta.source),
+                None,
+            )
+            if duplicate is not None:
+                return FileResult(name, "unchanged", 0, f"same content as {duplicate.source}; not stored twice", meta.doc_id)
+            result = lc_index(
+                chunks,
+                self.kb.record_manager,
+                self.kb.store.vectorstore,
+                cleanup="incremental",
+                source_id_key="source",
+                key_encoder="sha256",
+            )
+            if result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None:
+                return FileResult(name, "unchanged", previous.chunks, None, meta.doc_id)
+            self.kb.documents.put(
+                StoredDocument(
+                    doc_id=meta.doc_id,
+                    source=meta.source,
+                    title=meta.title,
+                    date=meta.date,
+                    format=meta.format,
+                    language=meta.language,
+                    text=doc.text,
+                    regions=list(meta.regions),
+                    pages=[(p.number, p.start, p.end) for p in doc.pages],
+                    chunks=len(chunks),
+                )
+            )
+            if previous is not None and previous.doc_id != meta.doc_id:
+                self.kb.documents.delete(previous.doc_id)
+                return FileResult(name, "replaced", len(chunks), None, meta.doc_id)
+            return FileResult(name, "added" if previous is None else "replaced", len(chunks), None, meta.doc_id)
+        except IngestError as exc:
+            return FileResult(name, "failed", 0, str(exc))
+        except TiaError as exc:
+            return FileResult(name, "failed", 0, f"{name}: {exc}")
+
+    def remove(self, source: str) -> StoredDocument:
+        """Delete a document (by source path, file name or doc id) and all its chunks."""
+        with self.kb.write_lock:
+            doc = self.find(source)
+            keys = self.kb.record_manager.list_keys(group_ids=[doc.source])
+            if keys:
+                self.kb.store.vectorstore.delete(ids=keys)
+                self.kb.record_manager.delete_keys(keys)
+            self.kb.documents.delete(doc.doc_id)
+            self.kb.refresh_lexical()
+            return doc
+
+    def find(self, source: str) -> StoredDocument:
+        docs = self.kb.documents.all()
+        resolved = str(Path(source).expanduser().resolve()) if source else ""
+        for test in (
+            lambda d: d.source == source or d.source == resolved or d.doc_id == source,
+            lambda d: d.name == source,
+        ):
+            found = [d for d in docs if test(d)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise NotFoundError(
+                    f"{source!r} matches several documents: "
+                    + ", ".join(d.source for d in found)
+                    + "; give the full path or the doc id"
+                )
+        raise NotFoundError(f"no ingested document matches {source!r} (see `tia sources`)")

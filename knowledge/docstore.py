@@ -1,0 +1,97 @@
+"""The whole normalised text of each ingested document, so that citations can quote
+exact spans (by offsets) and the UI can show a document at the cited place.
+
+One JSON file per document under `<data_dir>/documents/`, written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from knowledge.errors import NotFoundError, StoreError
+
+__all__ = ["StoredDocument", "DocumentStore"]
+
+
+@dataclass
+class StoredDocument:
+    doc_id: str
+    source: str
+    title: str
+    date: str | None
+    format: str
+    language: str
+    text: str
+    regions: list[str] = field(default_factory=list)
+    pages: list[tuple[int, int, int]] = field(default_factory=list)  # (page, start, end)
+    chunks: int = 0
+
+    @property
+    def name(self) -> str:
+        return Path(self.source).name
+
+    def page_at(self, offset: int) -> int | None:
+        for number, start, end in self.pages:
+            if start <= offset < end:
+                return number
+        return None
+
+
+class DocumentStore:
+    """Documents by id, with an index by source path."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._cache: dict[str, StoredDocument] = {}
+
+    def _path(self, doc_id: str) -> Path:
+        if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id.startswith("."):
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        return self.directory / f"{doc_id}.json"
+
+    def put(self, doc: StoredDocument) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(asdict(doc), ensure_ascii=False)
+        fd, tmp = tempfile.mkstemp(prefix=".doc-", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(data)
+            os.replace(tmp, self._path(doc.doc_id))
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"cannot write document {doc.doc_id} to {self.directory}: {exc}") from exc
+        self._cache[doc.doc_id] = doc
+
+    def get(self, doc_id: str) -> StoredDocument:
+        if doc_id in self._cache:
+            return self._cache[doc_id]
+        path = self._path(doc_id)
+        if not path.exists():
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["pages"] = [tuple(p) for p in data.get("pages", [])]
+        doc = StoredDocument(**data)
+        self._cache[doc_id] = doc
+        return doc
+
+    def delete(self, doc_id: str) -> None:
+        self._cache.pop(doc_id, None)
+        self._path(doc_id).unlink(missing_ok=True)
+
+    def all(self) -> list[StoredDocument]:
+        if not self.directory.exists():
+            return []
+        return sorted(
+            (self.get(p.stem) for p in self.directory.glob("*.json") if not p.name.startswith(".")),
+            key=lambda d: d.name,
+        )
+
+    def by_source(self, source: str) -> StoredDocument | None:
+        for doc in self.all():
+            if doc.source == source:
+                return doc
+        return None

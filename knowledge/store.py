@@ -1,0 +1,180 @@
+"""The Chroma store: one class for the embedded `PersistentClient` and the `chroma run` server.
+
+Chroma only stores vectors here: tia computes every embedding itself (the
+collection is created with `embedding_function=None`), telemetry is off, and the
+collection records which embedder built it so that opening it with another one is
+refused instead of silently mixing vector spaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+
+from knowledge.embeddings import TiaEmbeddings
+from knowledge.errors import EmbedderMismatchError, StoreError
+from knowledge.settings import Settings
+
+__all__ = ["ChunkStore", "StoredChunk", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+_EMBEDDER_KEY = "tia_embedder"
+_DIM_KEY = "tia_dimension"
+_SCHEMA_KEY = "tia_schema"
+
+# Chroma's own logger is noisy about telemetry even when it is off.
+logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+class ChunkStore:
+    """Chunks with their vectors, in a Chroma collection (cosine space).
+
+    >>> store = ChunkStore(settings, embedder)   # cheap: connects on first use
+    >>> store.count()
+    0
+    """
+
+    def __init__(self, settings: Settings, embedder: TiaEmbeddings) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._client: Any = None
+        self._vectorstore: Chroma | None = None
+        self._lock = threading.Lock()
+
+    # -- opening ---------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        if self.settings.chroma_url:
+            return self.settings.chroma_url
+        return str(self.settings.chroma_dir)
+
+    def _make_client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.settings.chroma_url:
+                url = urlparse(self.settings.chroma_url)
+                client = chromadb.HttpClient(
+                    host=url.hostname or "localhost",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+                return client
+            self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+        except Exception as exc:
+            raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+
+    def open(self) -> Chroma:
+        """Connect (once) and check the collection was built by the configured embedder."""
+        if self._vectorstore is not None:
+            return self._vectorstore
+        with self._lock:
+            if self._vectorstore is not None:
+                return self._vectorstore
+            client = self._make_client()
+            wanted = {
+                _EMBEDDER_KEY: self.embedder.model_id,
+                _DIM_KEY: int(self.embedder.dimension),
+                _SCHEMA_KEY: SCHEMA_VERSION,
+            }
+            name = self.settings.collection
+            try:
+                collection = client.get_or_create_collection(
+                    name=name,
+                    metadata=wanted,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            except Exception as exc:
+                raise StoreError(f"cannot open collection {name!r} at {self.location}: {exc}") from exc
+            found = dict(collection.metadata or {})
+            if found.get(_EMBEDDER_KEY) != wanted[_EMBEDDER_KEY] or found.get(_DIM_KEY) != wanted[_DIM_KEY]:
+                raise EmbedderMismatchError(
+                    f"the store at {self.location} (collection {name!r}) was built with the embedder "
+                    f"{found.get(_EMBEDDER_KEY)!r} ({found.get(_DIM_KEY)} dimensions), but "
+                    f"{wanted[_EMBEDDER_KEY]!r} ({wanted[_DIM_KEY]} dimensions) is configured. "
+                    "Re-ingest into a fresh data directory (TIA_DATA_DIR) or collection "
+                    "(TIA_COLLECTION), or set TIA_EMBEDDER back to the one the store was built with."
+                )
+            self._client = client
+            self._vectorstore = Chroma(
+                client=client,
+                collection_name=name,
+                embedding_function=self.embedder,
+                collection_metadata=wanted,
+            )
+            return self._vectorstore
+
+    @property
+    def vectorstore(self) -> Chroma:
+        return self.open()
+
+    @property
+    def _collection(self) -> Any:
+        return self.open()._collection
+
+    # -- reading ---------------------------------------------------------------------
+    def count(self) -> int:
+        try:
+            return int(self._collection.count())
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot count chunks in {self.location}: {exc}") from exc
+
+    def ids(self) -> list[str]:
+        try:
+            return list(self._collection.get(include=[])["ids"])
+        except Exception as exc:
+            raise StoreError(f"cannot list chunks in {self.location}: {exc}") from exc
+
+    def all_chunks(self) -> list[StoredChunk]:
+        try:
+            got = self._collection.get(include=["documents", "metadatas"])
+        except Exception as exc:
+            raise StoreError(f"cannot read chunks from {self.location}: {exc}") from exc
+        return [
+            StoredChunk(id=i, text=t or "", metadata=dict(m or {}))
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def search(
+        self, query_vector: list[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Document, float]]:
+        """Nearest chunks to a query vector, with cosine similarity (1 = identical)."""
+        n = self.count()
+        if n == 0:
+            return []
+        try:
+            got = self._collection.query(
+                query_embeddings=[query_vector],
+                n_results=min(k, n),
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
+        except Exception as exc:
+            raise StoreError(f"vector search failed in {self.location}: {exc}") from exc
+        out: list[tuple[Document, float]] = []
+        for i, text, meta, dist in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+        ):
+            out.append((Document(id=i, page_content=text or "", metadata=dict(meta or {})), 1.0 - float(dist)))
+        return out
