@@ -29,6 +29,7 @@ class AnswerRequest:
     document_text: DocumentTextLookup | None = None
     kind: str = "fact"  # question type from assistant.query: list, number, date, place, person, scheme, fact
     regions: list[str] = field(default_factory=list)  # canonical regions the question names
+    focus: str = ""  # the current question alone, expanded (differs from `query` for follow-ups)
 
 
 class Answerer(Protocol):

@@ -49,7 +49,14 @@ class LazyGroup(click.Group):
         try:
             return ep.load()
         except ImportError as exc:
-            raise click.ClickException(f"the command {cmd_name!r} is not available: {exc}") from exc
+            message = f"the command {cmd_name!r} is not available: {exc}"
+
+            @click.command(cmd_name, help=f"(unavailable: {exc})", context_settings={"ignore_unknown_options": True})
+            @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+            def unavailable(args: tuple[str, ...]) -> None:
+                raise click.ClickException(message)
+
+            return unavailable
 
 
 @click.group(cls=LazyGroup)
@@ -61,8 +68,16 @@ def cli(data_dir: str | None, chroma_url: str | None, embedder: str | None) -> N
     """tia: answers questions about Territoires d'industrie from its documents, with sources."""
 
 
+class TiaClickError(click.ClickException):
+    """A TiaError at the CLI edge: configuration errors exit 2, the others 1."""
+
+    def __init__(self, exc: TiaError) -> None:
+        super().__init__(str(exc))
+        self.exit_code = 2 if isinstance(exc, ConfigError) else 1
+
+
 def _fail(exc: TiaError) -> None:
-    raise click.ClickException(str(exc)) from exc
+    raise TiaClickError(exc) from exc
 
 
 @cli.command()

@@ -34,10 +34,9 @@ _CLOSEST = {
     "fr": "Le passage le plus proche, qui ne répond pas à la question : « {quote} » ({title}, {date}).",
     "en": "The closest passage, which does not answer the question: « {quote} » ({title}, {date}).",
 }
-_ACCORDING = {"fr": "", "en": "According to the source ({date}): "}
 _CONFLICT = {
-    "fr": "Les sources donnent des chiffres différents selon leur date (le plus récent d'abord) :",
-    "en": "The sources give different figures depending on their date (latest first):",
+    "fr": "Les sources ne donnent pas le même chiffre ; du plus récent au plus ancien :",
+    "en": "The sources do not give the same figure; from the latest to the oldest:",
 }
 _MONTHS = {
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
@@ -52,6 +51,7 @@ _HAS_DATE = re.compile(
 )
 # A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
 _FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
+_CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
 _SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
 _NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
 _REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
@@ -136,18 +136,30 @@ class ExtractiveAnswerer:
                     out.append((u, doc, v, passage))
         return out
 
+    def _coverage(self, terms: list[str], unit_terms: set[str]) -> float:
+        weight = sum(self._idf(t) for t in terms)
+        return sum(self._idf(t) for t in terms if t in unit_terms) / weight if weight else 0.0
+
+    def _terms(self, text: str) -> list[str]:
+        return [t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df]
+
     def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
         self._stats()
-        q_terms = [t for t in dict.fromkeys(self.analyzer(request.query)) if self._df and t in self._df]
-        q_weight = sum(self._idf(t) for t in q_terms) or 1.0
+        q_terms = self._terms(request.query)
+        f_terms = self._terms(request.focus) if request.focus and request.focus != request.query else []
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
             u_terms = set(self.analyzer(unit.text))
-            lexical = sum(self._idf(t) for t in q_terms if t in u_terms) / q_weight
+            heading = self._heading(unit)
+            ctx_terms = u_terms | set(self.analyzer(heading.text)) if heading else u_terms
+            lexical = max(self._coverage(q_terms, u_terms), 0.85 * self._coverage(q_terms, ctx_terms))
+            if f_terms:
+                lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms)
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
             score = 0.55 * dense_n + 0.45 * lexical
             score += 0.04 / passage.rank
+            score -= 0.04 * max(0.0, len(unit.text) / 250 - 1)
             if unit.kind == "heading":
                 score -= 0.15
             if request.kind == "number" and _HAS_NUMBER.search(unit.text):
@@ -159,6 +171,15 @@ class ExtractiveAnswerer:
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _heading(self, unit: Unit) -> Unit | None:
+        """The section heading just above a unit (at most two units up), if any."""
+        _, units, _ = self.units.document(unit.doc_id)
+        for back in (1, 2):
+            i = unit.index - back
+            if i >= 0 and units[i].kind == "heading":
+                return units[i]
+        return None
 
     # -- abstention ------------------------------------------------------------------
     def _unknown_names(self, question: str) -> list[str]:
@@ -217,12 +238,23 @@ class ExtractiveAnswerer:
         if abstain_reason is not None:
             return self._abstain(request, lang, scored, abstain_reason)
 
-        best = scored[0]
-        conflict = self._conflict(request, scored) if request.kind in ("number", "date", "fact") else None
+        if request.kind == "number":
+            with_figure = [s for s in scored[:10] if _HAS_NUMBER.search(s.unit.text) and s.score >= scored[0].score - 0.2]
+            if not with_figure:
+                return self._abstain(request, lang, scored, "no figure in the best passages")
+            scored = with_figure + [s for s in scored if s not in with_figure]
+            if self._off_scope(request, scored[0]):
+                return self._abstain(request, lang, scored, "off scope")
+        if scored[0].unit.kind == "heading":
+            body = [s for s in scored if s.unit.doc_id == scored[0].unit.doc_id and s.unit.kind != "heading"
+                    and self._heading(s.unit) == scored[0].unit]
+            if body:
+                scored = [body[0]] + [s for s in scored if s is not body[0]]
+        conflict = self._conflict(request, scored) if request.kind in ("number", "date", "fact", "person") else None
         if conflict:
             return self._conflict_answer(request, lang, conflict)
         spans = self._select(request, scored)
-        return self._single_answer(request, lang, best, spans)
+        return self._single_answer(request, lang, scored[0], spans)
 
     def _select(self, request: AnswerRequest, scored: list[_Scored]) -> list[Unit]:
         best = scored[0]
@@ -232,8 +264,9 @@ class ExtractiveAnswerer:
             list_start = best.unit.index + 1 if best.unit.intro else best.unit.list_id
             items = [u for u in units if u.list_id == list_start]
             intro = units[list_start - 1] if list_start > 0 and units[list_start - 1].intro else None
-            if _SINGULAR.search(request.question) and best.unit.kind == "item":
-                return [best.unit]
+            if _SINGULAR.search(request.question) and items:
+                terms = self._terms(request.focus or request.question)
+                return [max(items, key=lambda u: (self._coverage(terms, set(self.analyzer(u.text))), -u.index))]
             return ([intro] if intro else []) + items
         return [best.unit]
 
@@ -252,52 +285,124 @@ class ExtractiveAnswerer:
             chunk_id=s.passage.chunk_id,
         )
 
+    def _trim(
+        self, request: AnswerRequest, unit: Unit, max_len: int = 240, must: tuple[int, int] | None = None
+    ) -> tuple[int, int]:
+        """The part of a long sentence that answers: a window of whole clauses, as document offsets.
+
+        `must`: a span (offsets within the unit) the window has to contain, e.g. a figure.
+        """
+        if len(unit.text) <= max_len:
+            return unit.start, unit.end
+        cuts = [0] + [m.end() for m in _CLAUSE.finditer(unit.text)] + [len(unit.text)]
+        clauses = [unit.text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+        clause_terms = [set(self.analyzer(c)) for c in clauses]
+        terms = self._terms(request.focus or request.query)
+        best, best_span = -1e9, (0, len(unit.text))
+        for i in range(len(clauses)):
+            seen: set[str] = set()
+            for j in range(i, len(clauses)):
+                a, b = cuts[i], cuts[j + 1]
+                if b - a > max_len and j > i:
+                    break
+                seen |= clause_terms[j]
+                if must and not (a <= must[0] and must[1] <= b):
+                    continue
+                piece = unit.text[a:b]
+                value = self._coverage(terms, seen)
+                if request.kind == "number" and _HAS_NUMBER.search(piece):
+                    value += 0.3
+                if request.kind == "date" and _HAS_DATE.search(piece):
+                    value += 0.3
+                value -= 0.0005 * len(piece)
+                if value > best:
+                    best, best_span = value, (a, b)
+        a, b = best_span
+        piece = unit.text[a:b]
+        a += len(piece) - len(piece.lstrip(" ,;:–-("))
+        b -= len(piece) - len(piece.rstrip(" ,;:–-("))
+        return unit.start + a, unit.start + b
+
+    def _quote_text(self, doc: StoredDocument, unit: Unit, start: int, end: int) -> str:
+        body = doc.text[start:end].strip()
+        return ("… " if start > unit.start else "") + body + (" …" if end < unit.end else "")
+
     def _single_answer(self, request: AnswerRequest, lang: str, best: _Scored, spans: list[Unit]) -> Answer:
-        start, end = spans[0].start, spans[-1].end
-        citation = self._citation(1, best, start, end)
         if len(spans) == 1:
-            body = spans[0].text.strip()
+            start, end = self._trim(request, spans[0])
+            citation = self._citation(1, best, start, end)
+            body = self._quote_text(best.doc, spans[0], start, end)
             if lang == "en":
-                text = f"{_ACCORDING['en'].format(date=format_date(best.doc.date, 'en'))}« {body} » [1]"
+                text = f"{self._according(best.doc)}« {body} » [1]"
             else:
                 text = f"{body} [1]"
         else:
+            start, end = spans[0].start, spans[-1].end
+            citation = self._citation(1, best, start, end)
             lines = [s.text.strip() for s in spans]
             head = lines[0] if spans[0].intro else ""
             items = lines[1:] if head else lines
-            prefix = _ACCORDING["en"].format(date=format_date(best.doc.date, "en")) if lang == "en" else ""
+            prefix = self._according(best.doc) if lang == "en" else ""
             text = f"{prefix}{head} [1]\n" + "\n".join(items) if head else f"{prefix}[1]\n" + "\n".join(items)
         return self._answer(request, lang, text, [citation], abstained=False)
 
-    def _conflict(self, request: AnswerRequest, scored: list[_Scored]) -> list[tuple[_Scored, str]] | None:
+    @staticmethod
+    def _according(doc: StoredDocument) -> str:
+        if doc.date:
+            return f"According to the source ({format_date(doc.date, 'en')}): "
+        return "According to the source: "
+
+    def _focus_stem(self, request: AnswerRequest) -> str | None:
+        """The thing a question counts or names: 'combien de territoires' -> 'territoir'."""
+        from assistant.query import Glossary
+
+        text = fold(request.focus or request.question)
+        m = re.search(r"\b(?:combien\s+(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text)
+        if not m:
+            m = re.search(r"\b(?:quel|quelle|quels|quelles|which|what)\s+(?!est\b|sont\b|is\b|are\b|was\b|were\b)([a-z]+)", text)
+        if not m:
+            return None
+        word = Glossary.load().en_fr.get(m.group(1), m.group(1)).split()[0]
+        stems = self.analyzer(word)
+        return stems[0] if stems else None
+
+    def _conflict(
+        self, request: AnswerRequest, scored: list[_Scored]
+    ) -> list[tuple[_Scored, str, tuple[int, int]]] | None:
         """Different figures for the same thing in different documents -> [(unit, figure)], latest first."""
-        q_stems = set(self.analyzer(request.query))
+        focus = self._focus_stem(request)
+        if not focus:
+            return None
         best = scored[0]
-        pool = [s for s in scored[:12] if s.score >= best.score - 0.12 and s.unit.kind != "heading"]
-        by_doc: dict[str, tuple[_Scored, str, str]] = {}
-        for s in pool:
+        by_doc: dict[str, tuple[_Scored, str, tuple[int, int]]] = {}
+        for s in scored[:15]:
+            if s.score < best.score - 0.25 or s.unit.kind == "heading" or s.lexical < 0.75 * best.lexical:
+                continue
+            if request.regions and not any(fold(r) in fold(s.unit.text) for r in request.regions):
+                continue
+            if s.doc.doc_id in by_doc:
+                continue
             for m in _FIGURE.finditer(s.unit.text):
                 value, suffix, noun = m.group(1), (m.group(2) or ""), m.group(3)
-                stem = (self.analyzer(noun) or [""])[0]
-                if stem and stem in q_stems and s.doc.doc_id not in by_doc:
-                    by_doc[s.doc.doc_id] = (s, f"{value}{suffix}".replace(" ", ""), stem)
+                if (self.analyzer(noun) or [""])[0] == focus:
+                    by_doc[s.doc.doc_id] = (s, f"{value}{suffix}".replace(" ", ""), (m.start(), m.end()))
                     break
-        if len(by_doc) < 2:
+        chosen = list(by_doc.values())
+        if len(chosen) < 2 or len({v for _, v, _ in chosen}) < 2 or best.doc.doc_id not in by_doc:
             return None
-        stems = Counter(stem for _, _, stem in by_doc.values())
-        focus = stems.most_common(1)[0][0]
-        chosen = [(s, v) for s, v, stem in by_doc.values() if stem == focus]
-        if len({v for _, v in chosen}) < 2 or best.doc.doc_id not in {s.doc.doc_id for s, _ in chosen}:
-            return None
-        chosen.sort(key=lambda sv: sv[0].doc.date or "", reverse=True)
+        chosen.sort(key=lambda svm: svm[0].doc.date or "", reverse=True)
         return chosen
 
-    def _conflict_answer(self, request: AnswerRequest, lang: str, chosen: list[tuple[_Scored, str]]) -> Answer:
+    def _conflict_answer(
+        self, request: AnswerRequest, lang: str, chosen: list[tuple[_Scored, str, tuple[int, int]]]
+    ) -> Answer:
         lines = [_CONFLICT[lang]]
         citations = []
-        for n, (s, value) in enumerate(chosen, start=1):
-            citations.append(self._citation(n, s, s.unit.start, s.unit.end))
-            lines.append(f"- {value} — {format_date(s.doc.date, lang)} : « {s.unit.text.strip()} » [{n}]")
+        for n, (s, value, figure) in enumerate(chosen, start=1):
+            start, end = self._trim(request, s.unit, max_len=160, must=figure)
+            citations.append(self._citation(n, s, start, end))
+            body = self._quote_text(s.doc, s.unit, start, end)
+            lines.append(f"- {value} ({format_date(s.doc.date, lang)}) : « {body} » [{n}]")
         return self._answer(request, lang, "\n".join(lines), citations, abstained=False)
 
     def _abstain(self, request: AnswerRequest, lang: str, scored: list[_Scored], reason: str) -> Answer:

@@ -94,6 +94,20 @@ _PRONOUNS = re.compile(
 )
 
 
+_NUMBER_WORDS = {
+    "un": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6", "sept": "7", "huit": "8",
+    "neuf": "9", "dix": "10", "onze": "11", "douze": "12", "quinze": "15", "vingt": "20", "two": "2",
+    "three": "3", "four": "4", "five": "5", "twelve": "12", "fifteen": "15", "twenty": "20",
+    "premier": "1er", "première": "1re", "deuxième": "2e", "second": "2e", "seconde": "2e", "troisième": "3e",
+    "first": "1er", "third": "3e",
+}
+
+
+def digits_for_number_words(text: str) -> list[str]:
+    """'les quatre axes' -> ['4']: documents write figures both ways."""
+    return [_NUMBER_WORDS[w] for w in re.findall(r"[^\W\d_]+", text.lower()) if w in _NUMBER_WORDS and w != "un"]
+
+
 @dataclass
 class Query:
     question: str
@@ -104,6 +118,7 @@ class Query:
     acronyms: list[str] = field(default_factory=list)
     followup: bool = False
     previous_question: str = ""
+    focus: str = ""  # the current question alone, expanded
 
 
 def _question_kind(text: str) -> str:
@@ -155,10 +170,9 @@ class QueryBuilder:
                 break
         followup = bool(previous) and self._is_followup(question)
         base = f"{previous} {question}" if followup else question
-        expanded, acronyms = self.glossary.expand_acronyms(base)
-        extra = self.glossary.french_terms(base) if language == "en" else []
-        text = expanded + ((" " + " ".join(extra)) if extra else "")
-        regions = find_regions(expanded)
+        text, acronyms = self._expand(base, language)
+        focus = self._expand(question, language)[0] if followup else text
+        regions = find_regions(text)
         kind = _question_kind(question)
         if followup and kind == "fact":
             kind = _question_kind(previous)
@@ -171,7 +185,14 @@ class QueryBuilder:
             acronyms=acronyms,
             followup=followup,
             previous_question=previous if followup else "",
+            focus=focus,
         )
+
+    def _expand(self, text: str, language: str) -> tuple[str, list[str]]:
+        expanded, acronyms = self.glossary.expand_acronyms(text)
+        extra = self.glossary.french_terms(text) if language == "en" else []
+        extra += digits_for_number_words(text)
+        return expanded + ((" " + " ".join(extra)) if extra else ""), acronyms
 
     @staticmethod
     def _is_followup(question: str) -> bool:

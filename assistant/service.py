@@ -119,6 +119,7 @@ class Assistant:
             document_text=lambda doc_id: self.kb.documents.get(doc_id).text,
             kind=query.kind,
             regions=query.regions,
+            focus=query.focus,
         )
         return request, query, timings
 
