@@ -49,6 +49,7 @@ _HAS_DATE = re.compile(
     r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
     re.I,
 )
+_HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
 # A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
 _FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
 _CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
@@ -101,6 +102,18 @@ class ExtractiveAnswerer:
         self._n_units = 0
         self._vocab_key: tuple[str, ...] = ()
         self._words: set[str] = set()
+        self._tokens: dict[tuple[str, int], list[str]] = {}
+
+    def _unit_tokens(self, unit: Unit) -> list[str]:
+        key = (unit.doc_id, unit.index)
+        tokens = self._tokens.get(key)
+        if tokens is None:
+            tokens = self._tokens[key] = self.analyzer(unit.text)
+        return tokens
+
+    @staticmethod
+    def _bigrams(tokens: list[str]) -> set[tuple[str, str]]:
+        return set(zip(tokens, tokens[1:], strict=False))
 
     # -- corpus statistics -----------------------------------------------------------
     def _stats(self) -> None:
@@ -147,25 +160,31 @@ class ExtractiveAnswerer:
         self._stats()
         q_terms = self._terms(request.query)
         f_terms = self._terms(request.focus) if request.focus and request.focus != request.query else []
+        # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
+        # the same words scattered through a long sentence.
+        q_pairs = self._bigrams(self.analyzer(request.question))
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
-            u_terms = set(self.analyzer(unit.text))
+            tokens = self._unit_tokens(unit)
+            u_terms = set(tokens)
             heading = self._heading(unit)
-            ctx_terms = u_terms | set(self.analyzer(heading.text)) if heading else u_terms
+            ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
             lexical = max(self._coverage(q_terms, u_terms), 0.85 * self._coverage(q_terms, ctx_terms))
             if f_terms:
                 lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms)
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
-            score = 0.55 * dense_n + 0.45 * lexical
+            score = 0.45 * dense_n + 0.55 * lexical
+            if q_pairs:
+                score += 0.15 * len(q_pairs & self._bigrams(tokens)) / len(q_pairs)
             score += 0.04 / passage.rank
-            score -= 0.04 * max(0.0, len(unit.text) / 250 - 1)
+            score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading":
                 score -= 0.15
             if request.kind == "number" and _HAS_NUMBER.search(unit.text):
                 score += 0.08
             if request.kind == "date" and _HAS_DATE.search(unit.text):
-                score += 0.08
+                score += 0.08 if _HAS_YEAR.search(unit.text) else 0.04
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))

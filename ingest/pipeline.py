@@ -22,7 +22,7 @@ from ingest.chunking import chunk_document
 from ingest.loaders import SUPPORTED_EXTENSIONS, load_document
 from knowledge.base import KnowledgeBase
 from knowledge.docstore import StoredDocument
-from knowledge.errors import IngestError, NotFoundError, TiaError, UnsupportedFormatError
+from knowledge.errors import IngestError, NotFoundError, TiaError
 
 __all__ = ["FileResult", "IngestReport", "Ingestor", "expand_paths"]
 
@@ -120,15 +120,7 @@ class Ingestor:
     def _ingest_one(self, path: Path) -> FileResult:
         name = str(path)
         try:
-            if not path.exists():
-                raise IngestError(path, "no such file")
-            if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-                raise UnsupportedFormatError(
-                    path,
-                    f"unsupported file type {path.suffix or '(none)'!r}; "
-                    f"tia reads {', '.join(sorted(SUPPORTED_EXTENSIONS))}",
-                )
-            doc = load_document(path)
+            doc = load_document(path)  # raises IngestError for missing, unsupported or bad files
             chunks = chunk_document(doc)
             meta = doc.metadata
             previous = self.kb.documents.by_source(meta.source)

@@ -42,7 +42,7 @@ _STOPWORDS_EN = set(
 )
 STOPWORDS = frozenset(_STOPWORDS_FR | _STOPWORDS_EN)
 
-_ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu)['’](?=\w)", re.IGNORECASE)
+_ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|lorsqu|puisqu)['’](?=\w)", re.IGNORECASE)
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+", re.UNICODE)
 
 
