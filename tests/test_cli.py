@@ -118,3 +118,27 @@ def test_help_lists_plugin_commands(tmp_path: Path) -> None:
     out = run(["--help"], tmp_path)
     for command in ("ask", "chat", "ingest", "sources", "remove", "status", "serve", "eval"):
         assert command in out.stdout
+
+
+def _can_unshare_network() -> bool:
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_unshare_network(), reason="needs `unshare -n` (root or user namespaces) to cut the network")
+def test_works_with_no_network_at_all(tmp_path: Path) -> None:
+    """Ingest and answer inside a network namespace with no interface up: nothing may try to download."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIA_", "HF_", "TRANSFORMERS_"))}
+    env["TIA_DATA_DIR"] = str(tmp_path / "data")
+    for args in (["ingest", "--bundled", "--quiet"], ["ask", "--json", "Combien de territoires d'industrie compte le Grand Est ?"]):
+        out = subprocess.run(["unshare", "-n", *TIA, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr
+    assert "15 territoires" in json.loads(out.stdout)["text"]
+    # The English MiniLM (sentence-transformers) loads from its package too, offline.
+    env["TIA_DATA_DIR"] = str(tmp_path / "data-minilm")
+    env["TIA_EMBEDDER"] = "minilm"
+    out = subprocess.run(["unshare", "-n", *TIA, "ingest", "--bundled", "--quiet"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
