@@ -49,6 +49,7 @@ _HAS_DATE = re.compile(
     r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
     re.I,
 )
+_HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
 _HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
 # A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
 _FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
@@ -183,6 +184,8 @@ class ExtractiveAnswerer:
                 score -= 0.15
             if request.kind == "number" and _HAS_NUMBER.search(unit.text):
                 score += 0.08
+            if request.kind == "amount" and _HAS_MONEY.search(unit.text):
+                score += 0.1
             if request.kind == "date" and _HAS_DATE.search(unit.text):
                 score += 0.08 if _HAS_YEAR.search(unit.text) else 0.04
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
@@ -257,8 +260,9 @@ class ExtractiveAnswerer:
         if abstain_reason is not None:
             return self._abstain(request, lang, scored, abstain_reason)
 
-        if request.kind == "number":
-            with_figure = [s for s in scored[:10] if _HAS_NUMBER.search(s.unit.text) and s.score >= scored[0].score - 0.2]
+        if request.kind in ("number", "amount"):
+            pattern = _HAS_MONEY if request.kind == "amount" else _HAS_NUMBER
+            with_figure = [s for s in scored[:10] if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
             scored = with_figure + [s for s in scored if s not in with_figure]
@@ -269,7 +273,7 @@ class ExtractiveAnswerer:
                     and self._heading(s.unit) == scored[0].unit]
             if body:
                 scored = [body[0]] + [s for s in scored if s is not body[0]]
-        conflict = self._conflict(request, scored) if request.kind in ("number", "date", "fact", "person") else None
+        conflict = self._conflict(request, scored) if request.kind in ("number", "amount", "date", "fact", "person") else None
         if conflict:
             return self._conflict_answer(request, lang, conflict)
         spans = self._select(request, scored)
@@ -331,6 +335,8 @@ class ExtractiveAnswerer:
                 value = self._coverage(terms, seen)
                 if request.kind == "number" and _HAS_NUMBER.search(piece):
                     value += 0.3
+                if request.kind == "amount" and _HAS_MONEY.search(piece):
+                    value += 0.3
                 if request.kind == "date" and _HAS_DATE.search(piece):
                     value += 0.3
                 value -= 0.0005 * len(piece)
@@ -376,7 +382,9 @@ class ExtractiveAnswerer:
         from assistant.query import Glossary
 
         text = fold(request.focus or request.question)
-        m = re.search(r"\b(?:combien\s+(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text)
+        m = re.search(
+            r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text
+        )
         if not m:
             m = re.search(r"\b(?:quel|quelle|quels|quelles|which|what)\s+(?!est\b|sont\b|is\b|are\b|was\b|were\b)([a-z]+)", text)
         if not m:

@@ -113,7 +113,7 @@ class Query:
     question: str
     text: str  # the standalone query retrieval runs on
     language: str
-    kind: str  # "list" | "number" | "date" | "place" | "person" | "scheme" | "fact"
+    kind: str  # "list" | "number" | "amount" | "date" | "place" | "person" | "scheme" | "fact"
     regions: list[str] = field(default_factory=list)
     acronyms: list[str] = field(default_factory=list)
     followup: bool = False
@@ -123,6 +123,9 @@ class Query:
 
 def _question_kind(text: str) -> str:
     t = fold(text)
+    if re.search(r"\b(budget|montant|enveloppe|how much money|how much|combien d.euros|cout|cost|amount|"
+                 r"financement total|millions?|funding)\b", t):
+        return "amount"
     if re.search(r"\b(combien|how many|how much|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
                  r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
         return "number"

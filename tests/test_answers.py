@@ -1,0 +1,118 @@
+"""What a good answer does, on focused cases over the bundled corpus (real model, real store)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+LAUREATES = [
+    "Est du Loiret", "Orléans Métropole", "Nord Loiret", "Grand-Est Touraine", "Sologne - Val de Cher",
+    "Chartres métropole", "Sud Eure-et-Loir", "Pays de Dreux", "Perche Industrie",
+    "Châteauroux-Buzançais-Argenton", "Issoudun", "Berry-Sologne",
+]
+
+
+def cited_sources(answer) -> set[str]:
+    return {c.source_name for c in answer.citations}
+
+
+def assert_exact_citations(assistant, answer) -> None:
+    """Every [n] mark has a citation, and every citation's quote is the exact span at its offsets."""
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert marks == {c.n for c in answer.citations}
+    for c in answer.citations:
+        assert assistant.document(c.doc_id).text[c.start : c.end] == c.quote
+        assert c.date, "every citation shows its document's date"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Quels territoires du Centre-Val de Loire sont lauréats de la phase 2 ?", "Which CVL territories joined phase 2?"],
+)
+def test_list_answer_is_complete(corpus_assistant, question: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert not answer.abstained
+    for territory in LAUREATES:
+        assert territory in answer.text
+    assert cited_sources(answer) == {"004_a4a221ff72913230.txt"}
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_four_axes_of_phase_two(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Quels sont les quatre axes de la phase 2 ?")
+    for axis in ("transition écologique et énergétique", "écosystèmes d'innovation", "recrutement", "foncier industriel"):
+        assert axis in answer.text
+    assert len(answer.text) < 600
+
+
+def test_number_answer_is_short_and_cited(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Combien de territoires d'industrie compte le Grand Est ?")
+    assert "15 territoires d'industrie" in answer.text
+    assert cited_sources(answer) == {"000_1b396a36e8a233e6.txt"}
+    assert len(re.sub(r"\[\d+\]", "", answer.text)) <= 300
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_english_question_gets_english_frame_and_french_quote(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("How many Territoires d'industrie does the Grand Est have?")
+    assert answer.language == "en"
+    assert answer.text.startswith("According to the source")
+    assert "15 territoires" in answer.text
+
+
+def test_conflicting_figures_latest_first_with_dates(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Combien y a-t-il de Territoires d'industrie en France ?")
+    figures = re.findall(r"^- (\d+)", answer.text, flags=re.M)
+    assert figures[0] == "146" and {"144", "136"} <= set(figures)
+    dates = [c.date for c in answer.citations]
+    assert dates == sorted(dates, reverse=True)
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_contradiction_between_sources_is_shown(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Quel comité de pilotage s'est tenu le 24 septembre 2019 ?")
+    assert "2e comité" in answer.text and "3e comité" in answer.text
+    assert cited_sources(answer) == {"002_20f9fc35e5466faa.txt", "003_3af200a01a20ee1d.txt"}
+
+
+def test_follow_up_is_resolved_against_the_conversation(corpus_assistant) -> None:
+    first = "Quels territoires du CVL sont lauréats de la phase 2 ?"
+    a1 = corpus_assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer("Lequel inclut Bourges ?", history=history)
+    assert "Berry-Sologne" in a2.text and "Issoudun" not in a2.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "Quel est le prix du gazole à Lyon ?",
+        "Combien de territoires d'industrie compte l'Occitanie ?",
+        "Quel est le budget national de la phase 2 ?",
+    ],
+)
+def test_abstains_when_the_corpus_does_not_answer(corpus_assistant, question: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert answer.abstained, answer.text
+    assert answer.citations == []
+    expected = "could not find" if answer.language == "en" else "pas trouvé"
+    assert expected in answer.text
+
+
+def test_timings_and_passages_are_reported(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Qui a lancé le programme ?")
+    assert {"query", "retrieve", "answer", "total"} <= set(answer.timings)
+    assert answer.passages and answer.passages[0].rank == 1
+
+
+def test_stream_yields_text_then_the_answer(corpus_assistant) -> None:
+    from assistant.answer import Answer
+
+    pieces = list(corpus_assistant.stream("Combien de territoires d'industrie compte le Grand Est ?"))
+    assert isinstance(pieces[-1], Answer)
+    assert all(isinstance(p, str) for p in pieces[:-1]) and len(pieces) > 1
+    assert "".join(pieces[:-1]).split() == pieces[-1].text.split()
