@@ -142,3 +142,19 @@ def test_works_with_no_network_at_all(tmp_path: Path) -> None:
     env["TIA_EMBEDDER"] = "minilm"
     out = subprocess.run(["unshare", "-n", *TIA, "ingest", "--bundled", "--quiet"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.slow
+def test_chat_resolves_a_follow_up(cli_data: Path) -> None:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("TIA_")}
+    e["TIA_DATA_DIR"] = str(cli_data)
+    out = subprocess.run(
+        TIA + ["chat"],
+        input="Quels territoires du CVL sont lauréats de la phase 2 ?\nLequel inclut Bourges ?\n\n",
+        capture_output=True, text=True, env=e, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    turns = out.stdout.split("? ")  # the prompt; then each answer, then the final empty prompt
+    first_answer, second_answer = turns[-3], turns[-2]
+    assert "Perche Industrie" in first_answer
+    assert "Berry-Sologne" in second_answer and "Perche Industrie" not in second_answer
