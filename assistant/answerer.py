@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.answer import Answer, Passage
+from knowledge.filters import Filters
 
 __all__ = ["AnswerRequest", "Answerer", "DocumentTextLookup"]
 
@@ -30,6 +31,7 @@ class AnswerRequest:
     kind: str = "fact"  # question type from assistant.query: list, number, date, place, person, scheme, fact
     regions: list[str] = field(default_factory=list)  # canonical regions the question names
     focus: str = ""  # the current question alone, expanded (differs from `query` for follow-ups)
+    filters: Filters | None = None  # the filters retrieval ran with (the scheme catalogue applies them too)
 
 
 class Answerer(Protocol):

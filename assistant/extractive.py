@@ -244,6 +244,13 @@ class ExtractiveAnswerer:
     def _compose(self, request: AnswerRequest) -> Answer:
         lang = request.language if request.language in ("fr", "en") else "fr"
         self.units.refresh()
+        if request.kind == "scheme":
+            from assistant.schemes import answer_schemes
+            from knowledge.schemes import SchemeCatalogue
+
+            schemes = answer_schemes(request, SchemeCatalogue(self.units.kb), self.units.kb, filters=request.filters)
+            if schemes is not None:
+                return schemes
         qvec = self.units.kb.embedder.embed_query_array(request.query)
         scored = self._score(request, qvec)
         abstain_reason = None

@@ -120,6 +120,7 @@ class Assistant:
             kind=query.kind,
             regions=query.regions,
             focus=query.focus,
+            filters=filters,
         )
         return request, query, timings
 
@@ -160,15 +161,21 @@ class Assistant:
     # -- documents -------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
         report = self.ingestor.ingest(paths, progress=progress)
-        self.units.refresh()
+        self._documents_changed()
         return report
+
+    def _documents_changed(self) -> None:
+        from knowledge.schemes import SchemeCatalogue
+
+        self.units.refresh()
+        SchemeCatalogue(self.kb).rebuild()
 
     def ingest_bundled(self, progress: bool = False) -> IngestReport:
         return self.ingest([BUNDLED_CORPUS], progress=progress)
 
     def remove(self, source: str) -> StoredDocument:
         doc = self.ingestor.remove(source)
-        self.units.refresh()
+        self._documents_changed()
         return doc
 
     def documents(self) -> list[StoredDocument]:

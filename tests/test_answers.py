@@ -116,3 +116,21 @@ def test_stream_yields_text_then_the_answer(corpus_assistant) -> None:
     assert isinstance(pieces[-1], Answer)
     assert all(isinstance(p, str) for p in pieces[:-1]) and len(pieces) > 1
     assert "".join(pieces[:-1]).split() == pieces[-1].text.split()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Je dirige une usine à Issoudun : quelles aides pour un projet de décarbonation ?",
+        "I run a factory in Issoudun; what support can I get for a decarbonisation project?",
+    ],
+)
+def test_scheme_question_lists_applicable_schemes(corpus_assistant, question: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert not answer.abstained
+    first_line = next(line for line in answer.text.splitlines() if line.startswith("- "))
+    assert "transition écologique" in first_line and "3,9" in first_line
+    assert "004_a4a221ff72913230.txt" in {c.source_name for c in answer.citations}
+    assert "Grand Est" not in answer.text  # only schemes that apply in Centre-Val de Loire or nationally
+    assert len(answer.text) <= 1200
+    assert_exact_citations(corpus_assistant, answer)
