@@ -50,7 +50,24 @@ _HAS_DATE = re.compile(
     re.I,
 )
 _HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
+_UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
 _HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_FULL_DATE = re.compile(
+    r"\b\d{1,2}(?:er)?\s+(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+    r"décembre|decembre)\s+(19|20)\d{2}\b",
+    re.I,
+)
+
+
+def _date_precision(text: str) -> float:
+    """How precisely a sentence dates something: a full date beats a year, which beats a bare month."""
+    if _FULL_DATE.search(text):
+        return 0.12
+    if _HAS_YEAR.search(text):
+        return 0.08
+    return 0.03 if _HAS_DATE.search(text) else 0.0
+
+
 # A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
 _FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
 _CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
@@ -164,6 +181,7 @@ class ExtractiveAnswerer:
         # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
         # the same words scattered through a long sentence.
         q_pairs = self._bigrams(self.analyzer(request.question))
+        until = bool(_UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -186,8 +204,10 @@ class ExtractiveAnswerer:
                 score += 0.08
             if request.kind == "amount" and _HAS_MONEY.search(unit.text):
                 score += 0.1
-            if request.kind == "date" and _HAS_DATE.search(unit.text):
-                score += 0.08 if _HAS_YEAR.search(unit.text) else 0.04
+            if request.kind == "date":
+                score += _date_precision(unit.text)
+                if until and _UNTIL.search(unit.text):
+                    score += 0.1
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))

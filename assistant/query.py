@@ -48,12 +48,21 @@ def detect_language(text: str) -> str:
 class Glossary:
     acronyms: dict[str, str]
     en_fr: dict[str, str]
+    synonyms: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     @functools.cache
     def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(acronyms=dict(data.get("acronyms", {})), en_fr=dict(data.get("en_fr", {})))
+        return cls(
+            acronyms=dict(data.get("acronyms", {})),
+            en_fr=dict(data.get("en_fr", {})),
+            synonyms=dict(data.get("synonyms", {})),
+        )
+
+    def synonyms_in(self, text: str) -> list[str]:
+        low = text.lower()
+        return [other for phrase, other in self.synonyms.items() if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)]
 
     def expand_acronyms(self, text: str) -> tuple[str, list[str]]:
         """Append each acronym's expansion after it: 'les TI du CVL' -> 'les TI (Territoires d'industrie) du CVL (Centre-Val de Loire)'."""
@@ -194,7 +203,7 @@ class QueryBuilder:
     def _expand(self, text: str, language: str) -> tuple[str, list[str]]:
         expanded, acronyms = self.glossary.expand_acronyms(text)
         extra = self.glossary.french_terms(text) if language == "en" else []
-        extra += digits_for_number_words(text)
+        extra += digits_for_number_words(text) + self.glossary.synonyms_in(text)
         return expanded + ((" " + " ".join(extra)) if extra else ""), acronyms
 
     @staticmethod

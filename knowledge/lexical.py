@@ -41,6 +41,8 @@ _STOPWORDS_EN = set(
     them our your my me us""".split()
 )
 STOPWORDS = frozenset(_STOPWORDS_FR | _STOPWORDS_EN)
+# Bump when the analyzer changes: a saved index built by another version is rebuilt.
+ANALYZER_VERSION = 2
 
 _ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|lorsqu|puisqu)['’](?=\w)", re.IGNORECASE)
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+", re.UNICODE)
@@ -138,6 +140,7 @@ class LexicalIndex:
             if self._bm25 is not None:
                 self._bm25.save(str(tmp / "bm25"), show_progress=False)
             payload = {
+                "analyzer": ANALYZER_VERSION,
                 "fingerprint": self.fingerprint,
                 "chunks": [{"id": c.id, "text": c.text, "metadata": c.metadata} for c in self.chunks],
             }
@@ -163,6 +166,8 @@ class LexicalIndex:
             import bm25s
 
             payload = json.loads(meta.read_text(encoding="utf-8"))
+            if payload.get("analyzer") != ANALYZER_VERSION:
+                return None
             chunks = [StoredChunk(c["id"], c["text"], c["metadata"]) for c in payload["chunks"]]
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if chunks else None
             return cls(bm25, chunks, payload["fingerprint"], analyzer or FrenchAnalyzer())
