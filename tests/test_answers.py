@@ -134,3 +134,12 @@ def test_scheme_question_lists_applicable_schemes(corpus_assistant, question: st
     assert "Grand Est" not in answer.text  # only schemes that apply in Centre-Val de Loire or nationally
     assert len(answer.text) <= 1200
     assert_exact_citations(corpus_assistant, answer)
+
+
+def test_english_follow_up_asks_for_the_end_year(corpus_assistant) -> None:
+    first = "When was phase 2 launched?"
+    a1 = corpus_assistant.answer(first)
+    assert "février 2024" in a1.text
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer("Until which year?", history=history)
+    assert "2027" in a2.text and a2.language == "en"
