@@ -50,6 +50,15 @@ _HAS_DATE = re.compile(
     re.I,
 )
 _HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
+# Capitalised in English titles and questions without being names.
+_ENGLISH_TITLE_WORDS = set(
+    """what which who when where how why the and i is are was were does did do prime minister ministry
+    state government president region regions regional week industry industrial territories territory
+    programme program phase committee assembly general fund green council agency bank national french
+    france european europe republic""".split()
+)
+# "phase 3", "acte 2": a numbered stage the documents must know of.
+_NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
 _UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
 _HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
 _FULL_DATE = re.compile(
@@ -174,10 +183,24 @@ class ExtractiveAnswerer:
     def _terms(self, text: str) -> list[str]:
         return [t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df]
 
+    def _missing_weight(self, request: AnswerRequest) -> float:
+        """The idf weight of a French question's words that no document contains ('impôt', 'crêpes').
+
+        English questions are skipped: their English words are expected to be absent from French documents.
+        """
+        if request.language != "fr":
+            return 0.0
+        assert self._df is not None
+        top = math.log(1 + (self._n_units + 1) / 0.5)
+        return sum(top for t in dict.fromkeys(self.analyzer(request.focus or request.question)) if t not in self._df)
+
     def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
         self._stats()
         q_terms = self._terms(request.query)
         f_terms = self._terms(request.focus) if request.focus and request.focus != request.query else []
+        missing = self._missing_weight(request)
+        q_weight = sum(self._idf(t) for t in q_terms)
+        shrink = q_weight / (q_weight + missing) if q_weight + missing else 0.0
         # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
         # the same words scattered through a long sentence.
         q_pairs = self._bigrams(self.analyzer(request.question))
@@ -192,6 +215,7 @@ class ExtractiveAnswerer:
             lexical = max(self._coverage(q_terms, u_terms), 0.85 * self._coverage(q_terms, ctx_terms))
             if f_terms:
                 lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms)
+            lexical *= shrink
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
             score = 0.45 * dense_n + 0.55 * lexical
             if q_pairs:
@@ -228,17 +252,28 @@ class ExtractiveAnswerer:
         """Capitalised words of the question that no document contains (e.g. 'Australia', 'Lyon')."""
         from assistant.query import Glossary
 
-        acronyms = {a.lower() for a in Glossary.load().acronyms}
+        glossary = Glossary.load()
+        acronyms = {a.lower() for a in glossary.acronyms}
+        english_terms = {w for key in glossary.en_fr for w in key.split()}
         words = re.findall(r"[^\W\d_][^\W\d_'’-]*", question)
         unknown = []
         for i, w in enumerate(words):
             if i == 0 or not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
                 continue
-            if w.lower() in {"what", "which", "who", "when", "where", "how", "the", "and", "i", "is", "are"}:
+            if w.lower() in _ENGLISH_TITLE_WORDS or w.lower() in english_terms:
                 continue
             if fold(w) not in self._words:
                 unknown.append(w)
         return unknown
+
+    def _unknown_stages(self, request: AnswerRequest) -> list[str]:
+        """'phase 3' when no document speaks of a phase 3 (nor of a 'troisième phase')."""
+        out = []
+        for m in _NUMBERED_STAGE.finditer(request.question):
+            phrase = fold(m.group(0))
+            if not any(phrase in fold(doc.text) for doc, _, _ in self.units.all()):
+                out.append(m.group(0))
+        return out
 
     def _off_scope(self, request: AnswerRequest, best: _Scored) -> bool:
         """A national figure was asked for but the sentence gives a regional one (or the region differs)."""
@@ -278,8 +313,9 @@ class ExtractiveAnswerer:
             abstain_reason = "no passage"
         else:
             best = scored[0]
-            if self._unknown_names(request.question):
-                abstain_reason = "unknown names: " + ", ".join(self._unknown_names(request.question))
+            unknown = self._unknown_names(request.question) + self._unknown_stages(request)
+            if unknown:
+                abstain_reason = "unknown names: " + ", ".join(unknown)
             elif best.score < self.threshold:
                 abstain_reason = f"best score {best.score:.2f} < {self.threshold}"
             elif self._off_scope(request, best):
@@ -289,7 +325,14 @@ class ExtractiveAnswerer:
 
         if request.kind in ("number", "amount"):
             pattern = _HAS_MONEY if request.kind == "amount" else _HAS_NUMBER
-            with_figure = [s for s in scored[:10] if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2]
+            focus = self._focus_stem(request) if request.kind == "number" else None
+            if focus and self._df is not None and focus not in self._df:
+                focus = None  # an English or unknown word: cannot be checked in French sentences
+            with_figure = [
+                s for s in scored[:10]
+                if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2
+                and (focus is None or focus in self._unit_tokens(s.unit))
+            ]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
             scored = with_figure + [s for s in scored if s not in with_figure]
