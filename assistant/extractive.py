@@ -55,7 +55,8 @@ _ENGLISH_TITLE_WORDS = set(
     """what which who when where how why the and i is are was were does did do prime minister ministry
     state government president region regions regional week industry industrial territories territory
     programme program phase committee assembly general fund green council agency bank national french
-    france european europe republic""".split()
+    france european europe republic january february march april may june july august september october
+    november december monday tuesday wednesday thursday friday saturday sunday""".split()
 )
 # "phase 3", "acte 2": a numbered stage the documents must know of.
 _NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
@@ -205,6 +206,7 @@ class ExtractiveAnswerer:
         # the same words scattered through a long sentence.
         q_pairs = self._bigrams(self.analyzer(request.question))
         until = bool(_UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
+        list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -212,6 +214,8 @@ class ExtractiveAnswerer:
             u_terms = set(tokens)
             heading = self._heading(unit)
             ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
+            if unit.intro:
+                ctx_terms = ctx_terms | self._list_terms(unit)
             lexical = max(self._coverage(q_terms, u_terms), 0.85 * self._coverage(q_terms, ctx_terms))
             if f_terms:
                 lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms)
@@ -234,9 +238,20 @@ class ExtractiveAnswerer:
                     score += 0.1
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
+                if list_focus and unit.intro and list_focus in u_terms:
+                    score += 0.2
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _list_terms(self, intro: Unit) -> set[str]:
+        _, units, _ = self.units.document(intro.doc_id)
+        terms: set[str] = set()
+        for u in units[intro.index + 1 :]:
+            if u.kind != "item":
+                break
+            terms.update(self._unit_tokens(u))
+        return terms
 
     def _heading(self, unit: Unit) -> Unit | None:
         """The section heading just above a unit (at most two units up), if any."""
@@ -424,7 +439,7 @@ class ExtractiveAnswerer:
 
     def _single_answer(self, request: AnswerRequest, lang: str, best: _Scored, spans: list[Unit]) -> Answer:
         if len(spans) == 1:
-            start, end = self._trim(request, spans[0])
+            start, end = self._trim(request, spans[0], max_len=600 if request.kind == "list" else 240)
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)
             if lang == "en":
@@ -456,7 +471,13 @@ class ExtractiveAnswerer:
             r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text
         )
         if not m:
-            m = re.search(r"\b(?:quel|quelle|quels|quelles|which|what)\s+(?!est\b|sont\b|is\b|are\b|was\b|were\b)([a-z]+)", text)
+            m = re.search(
+                r"\b(?:quel|quelle|quels|quelles|which|what)\s+(?:are\s+the\s+|were\s+the\s+|sont\s+les\s+)?"
+                r"(?:(?:grands?|grandes?|principa(?:l|ux|les?)|differents?|differentes?|nouveaux|nouvelles?|main|"
+                r"big|new|first|three|four|five|two|trois|quatre|cinq|deux|\d+)\s+)*"
+                r"(?!est\b|sont\b|is\b|are\b|was\b|were\b)([a-z]+)",
+                text,
+            )
         if not m:
             return None
         word = Glossary.load().en_fr.get(m.group(1), m.group(1)).split()[0]
