@@ -61,6 +61,7 @@ _ENGLISH_TITLE_WORDS = set(
 # "phase 3", "acte 2": a numbered stage the documents must know of.
 _NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
 _UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
+_HAS_YEAR_FULL = re.compile(r"\b(?:19|20)\d{2}\b")
 _HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
 _FULL_DATE = re.compile(
     r"\b\d{1,2}(?:er)?\s+(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
@@ -207,6 +208,7 @@ class ExtractiveAnswerer:
         q_pairs = self._bigrams(self.analyzer(request.question))
         until = bool(_UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
+        years = set(_HAS_YEAR_FULL.findall(request.question))
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -226,8 +228,10 @@ class ExtractiveAnswerer:
                 score += 0.15 * len(q_pairs & self._bigrams(tokens)) / len(q_pairs)
             score += 0.04 / passage.rank
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
-            if unit.kind == "heading":
+            if unit.kind == "heading" or self._is_title_like(unit, doc):
                 score -= 0.15
+            if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
+                score -= 0.08
             if request.kind == "number" and _HAS_NUMBER.search(unit.text):
                 score += 0.08
             if request.kind == "amount" and _HAS_MONEY.search(unit.text):
@@ -244,9 +248,15 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: -s.score)
         return scored
 
+    def _is_title_like(self, unit: Unit, doc: StoredDocument) -> bool:
+        """A sentence that mostly repeats the document's title ('Le point sur le programme ...')."""
+        title = set(self.analyzer(doc.title))
+        tokens = set(self._unit_tokens(unit))
+        return bool(title) and len(title & tokens) >= 0.7 * len(title) and len(tokens) <= len(title) + 12
+
     def _list_terms(self, intro: Unit) -> set[str]:
         _, units, _ = self.units.document(intro.doc_id)
-        terms: set[str] = set()
+        terms: set[str] = set(self._unit_tokens(units[intro.index - 1])) if intro.index > 0 else set()
         for u in units[intro.index + 1 :]:
             if u.kind != "item":
                 break
@@ -340,7 +350,7 @@ class ExtractiveAnswerer:
 
         if request.kind in ("number", "amount"):
             pattern = _HAS_MONEY if request.kind == "amount" else _HAS_NUMBER
-            focus = self._focus_stem(request) if request.kind == "number" else None
+            focus = self._count_stem(request) if request.kind == "number" else None
             if focus and self._df is not None and focus not in self._df:
                 focus = None  # an English or unknown word: cannot be checked in French sentences
             with_figure = [
@@ -350,6 +360,8 @@ class ExtractiveAnswerer:
             ]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
+            if focus:  # "136 Territoires" answers "combien de territoires" better than "6 mars ... Territoires"
+                with_figure.sort(key=lambda s: (self._figure_for(s.unit, focus) is None, -s.score))
             scored = with_figure + [s for s in scored if s not in with_figure]
             if self._off_scope(request, scored[0]):
                 return self._abstain(request, lang, scored, "off scope")
@@ -439,7 +451,11 @@ class ExtractiveAnswerer:
 
     def _single_answer(self, request: AnswerRequest, lang: str, best: _Scored, spans: list[Unit]) -> Answer:
         if len(spans) == 1:
-            start, end = self._trim(request, spans[0], max_len=600 if request.kind == "list" else 240)
+            stem = self._count_stem(request) if request.kind == "number" else None
+            figure = self._figure_for(spans[0], stem) if stem else None
+            start, end = self._trim(
+                request, spans[0], max_len=600 if request.kind == "list" else 300, must=figure[1] if figure else None
+            )
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)
             if lang == "en":
@@ -461,6 +477,20 @@ class ExtractiveAnswerer:
         if doc.date:
             return f"According to the source ({format_date(doc.date, 'en')}): "
         return "According to the source: "
+
+    def _count_stem(self, request: AnswerRequest) -> str | None:
+        """What a 'how many' question counts: 'combien de territoires' -> 'territoir' (None for 'how long')."""
+        text = fold(request.focus or request.question)
+        m = re.search(
+            r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text
+        )
+        if not m or m.group(1) in ("temps", "time", "fois", "times"):
+            return None
+        from assistant.query import Glossary
+
+        word = Glossary.load().en_fr.get(m.group(1), m.group(1)).split()[0]
+        stems = self.analyzer(word)
+        return stems[0] if stems else None
 
     def _focus_stem(self, request: AnswerRequest) -> str | None:
         """The thing a question counts or names: 'combien de territoires' -> 'territoir'."""
@@ -484,14 +514,27 @@ class ExtractiveAnswerer:
         stems = self.analyzer(word)
         return stems[0] if stems else None
 
+    def _figure_for(self, unit: Unit, stem: str) -> tuple[str, tuple[int, int]] | None:
+        """The first figure in a unit attached to a noun with this stem: ('146', span)."""
+        for m in _FIGURE.finditer(unit.text):
+            if (self.analyzer(m.group(3)) or [""])[0] == stem:
+                return f"{m.group(1)}{m.group(2) or ''}".replace(" ", ""), (m.start(), m.end())
+        return None
+
     def _conflict(
         self, request: AnswerRequest, scored: list[_Scored]
     ) -> list[tuple[_Scored, str, tuple[int, int]]] | None:
         """Different figures for the same thing in different documents -> [(unit, figure)], latest first."""
-        focus = self._focus_stem(request)
+        best = scored[0]
+        focus = self._count_stem(request) or self._focus_stem(request)
+        if not focus:
+            q_stems = set(self.analyzer(request.question))
+            focus = next(
+                (stem for m in _FIGURE.finditer(best.unit.text) for stem in self.analyzer(m.group(3))[:1] if stem in q_stems),
+                None,
+            )
         if not focus:
             return None
-        best = scored[0]
         by_doc: dict[str, tuple[_Scored, str, tuple[int, int]]] = {}
         for s in scored[:15]:
             if s.score < best.score - 0.25 or s.unit.kind == "heading" or s.lexical < 0.75 * best.lexical:

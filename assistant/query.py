@@ -141,14 +141,14 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(deadline|date limite|echeance|quand|when|quelle date|what date|which date|en quelle annee|what year|which year|"
                  r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
         return "date"
-    if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|"
+    if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|money|"
                  r"eligib|postuler|apply|candidat)\w*", t):
         return "scheme"
     if re.search(r"\b(ou\b|where|quelle ville|which city|in which town)", t) and not re.search(r"\bou (non|pas)\b", t):
         return "place"
     if re.search(r"\b(qui|who|whom)\b", t):
         return "person"
-    if re.search(r"\b(quels|quelles|lesquels|lesquelles|liste|list|which|what are|name the|cite|enumer|"
+    if re.search(r"\b(quels|quelles|lesquels|lesquelles|liste|list|which|what are|name the|cite|enumer|exemples?|examples?|"
                  r"lister|axes|conventions)\b", t):
         return "list"
     return "fact"
