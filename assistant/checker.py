@@ -81,7 +81,8 @@ _EXTRA_STOPWORDS = frozenset(
     """also not no nor all any each both more most less only other some very over under per out up
     its it's has have had said according source sources document documents passage passages
     ne pas plus moins ont ete etait etaient fait faire selon ainsi donc alors aussi bien tres
-    leurs celles ceux dont apres avant depuis pendant entre""".split()
+    leurs celles ceux dont apres avant depuis pendant entre voici voila suivants suivantes here following
+    below""".split()
 )
 # Number words a passage may use for a figure the answer writes in digits.
 _NUMBER_WORDS = {
@@ -96,6 +97,7 @@ _NUMBER_WORDS = {
 }
 _PREFIX = 6  # stems sharing this many first letters match (cognates, inflections)
 _FUZZY = 0.85  # or long stems this similar: "governanc" / "gouvernanc"
+_LONG_SHARE = 0.8  # share that lets a long sentence miss more than two words
 _NOT_FIGURES = frozenset({"un", "une", "one", "premier", "premiere", "first", "second", "seconde"})
 
 _ANALYZER = FrenchAnalyzer()
@@ -106,8 +108,8 @@ _ANALYZER = FrenchAnalyzer()
 class Sentence:
     """One sentence or list item of an answer, as the model wrote it."""
 
-    text: str  # with its marks, stripped
-    body: str  # without its marks
+    text: str  # as written: bullet and marks included, stripped
+    body: str  # what it says: no marks, no bullet
     marks: tuple[int, ...]  # cited passage numbers, in order of appearance, no repeats
     line: int  # index of the line it is on (list items are one line each)
     item: bool  # a list item
@@ -133,8 +135,7 @@ def parse_marks(text: str) -> tuple[str, list[int]]:
         for n in _expand(match.group(1)):
             if n not in marks:
                 marks.append(n)
-    body = _MARKS_RUN.sub("", text)
-    body = re.sub(r"\s+([.,;:!?…])", r"\1", body)
+    body = _MARKS_RUN.sub("", text)  # the run takes the space before it: "territoires [1]." -> "territoires."
     return re.sub(r"[ \t]+", " ", body).strip(), marks
 
 
@@ -161,6 +162,8 @@ def split_sentences(text: str) -> list[Sentence]:
         item = bool(_ITEM.match(line))
         for piece in [line.strip()] if item else _split_line(line):
             body, marks = parse_marks(piece)
+            if item:
+                body = _ITEM.sub("", body, count=1).strip()  # "2. Recruter": the 2 is no figure to check
             if not body and out and marks:
                 # A line holding only marks belongs to the sentence above it.
                 prev = out[-1]
@@ -197,8 +200,7 @@ def rewrite_marks(text: str, mapping: Mapping[int, int]) -> str:
                     numbers.append(mapping[n])
         return " " + format_marks(numbers) if numbers else ""
 
-    out = _MARKS_RUN.sub(repl, text)
-    return re.sub(r"[ \t]+", " ", re.sub(r"[ \t]+([.,;:!?…])", r"\1", out)).strip()
+    return re.sub(r"[ \t]+", " ", _MARKS_RUN.sub(repl, text)).strip()
 
 
 # -- numbers ----------------------------------------------------------------------
@@ -262,12 +264,27 @@ class _Word:
     name: bool  # capitalised inside the sentence, or an acronym
 
 
+# Currency shorthands, spelled out so that "100 M€" matches "100 million euros".
+_CURRENCY = [
+    (re.compile(r"(?<=\d)\s*M€|\bM€"), " millions d'euros"),
+    (re.compile(r"(?<=\d)\s*Md€|\bMd€|(?<=\d)\s*Mds€"), " milliards d'euros"),
+    (re.compile(r"(?<=\d)\s*k€"), " milliers d'euros"),
+    (re.compile(r"€"), " euros"),
+]
+
+
+def _spell_currency(text: str) -> str:
+    for pattern, words in _CURRENCY:
+        text = pattern.sub(words, text)
+    return text
+
+
 def _stems(text: str) -> list[str]:
-    return [s for s in _ANALYZER(text) if not s[0].isdigit()]
+    return [s for s in _ANALYZER(_spell_currency(text)) if not s[0].isdigit()]
 
 
 def _content_words(body: str, translations: Mapping[str, str] | None) -> list[_Word]:
-    clean = _ELISION.sub("", body.replace("’", "'"))
+    clean = _ELISION.sub("", _spell_currency(body).replace("’", "'"))
     out: list[_Word] = []
     seen: set[str] = set()
     for i, match in enumerate(_WORD.finditer(clean)):
@@ -318,7 +335,8 @@ class Overlap:
 def lexical_support(body: str, passage_text: str, translations: Mapping[str, str] | None = None) -> Overlap:
     """What of the sentence `body` (marks removed) the passage holds.
 
-    >>> lexical_support("Le Grand Est compte 15 territoires.", "Le Grand Est en dispose : 15 territoires.").missing_words
+    >>> o = lexical_support("Le Grand Est compte 15 territoires.", "Le Grand Est en dispose : 15 territoires.")
+    >>> o.missing_words
     ('compte',)
     """
     allowed = passage_numbers(passage_text)
@@ -424,7 +442,10 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def _lexically_supported(o: Overlap, threshold: float, strict_names: bool) -> bool:
-    return o.share >= threshold and not o.missing_numbers and not (strict_names and o.missing_names)
+    # Three words of its own in a short sentence are a claim of its own ("the leading
+    # wine-producing region"), even when the rest of it is in the passage.
+    enough = o.share >= threshold and (len(o.missing_words) <= 2 or o.share >= _LONG_SHARE)
+    return enough and not o.missing_numbers and not (strict_names and o.missing_names)
 
 
 def check_sentences(

@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -132,6 +133,7 @@ class ExtractiveAnswerer:
         self._vocab_key: tuple[str, ...] = ()
         self._words: set[str] = set()
         self._tokens: dict[tuple[str, int], list[str]] = {}
+        self._title_like: dict[tuple[str, int], bool] = {}
 
     def _unit_tokens(self, unit: Unit) -> list[str]:
         key = (unit.doc_id, unit.index)
@@ -250,9 +252,12 @@ class ExtractiveAnswerer:
 
     def _is_title_like(self, unit: Unit, doc: StoredDocument) -> bool:
         """A sentence that mostly repeats the document's title ('Le point sur le programme ...')."""
-        title = set(self.analyzer(doc.title))
-        tokens = set(self._unit_tokens(unit))
-        return bool(title) and len(title & tokens) >= 0.7 * len(title) and len(tokens) <= len(title) + 12
+        key = (unit.doc_id, unit.index)
+        if key not in self._title_like:
+            title, text = fold(doc.title), fold(unit.text)
+            match = SequenceMatcher(None, title, text, autojunk=False).find_longest_match(0, len(title), 0, len(text))
+            self._title_like[key] = bool(title) and match.size >= 0.6 * len(title)
+        return self._title_like[key]
 
     def _list_terms(self, intro: Unit) -> set[str]:
         _, units, _ = self.units.document(intro.doc_id)
