@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 QUESTION ?= Combien de territoires d'industrie compte le Grand Est ?
 
-.PHONY: install run ask test test-fast chromium bench clean
+.PHONY: install run ask test test-fast eval-gate chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,19 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The quality gate: the dev set must keep the measured figures (evals/README.md), less a small margin.
+EVAL_GATE ?= --fail-under fact_recall=0.80 --fail-under all_facts=0.76 --fail-under citation_hit=0.88 \
+	--fail-under citation_precision=0.90 --fail-under abstention_accuracy=0.80 --fail-under mrr=0.92 \
+	--fail-over false_abstention=0.08 --fail-over fact_recall_gap=0.08 --fail-over length_median=300 \
+	--fail-over length_max=1200 --fail-over latency_total_p95=300
+
 test: install chromium
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory eval-gate
+
+eval-gate: install
+	@tmp=$$(mktemp -d) && TIA_DATA_DIR=$$tmp/data $(BIN)/tia eval --bundled evals/datasets/dev.jsonl \
+		--out .eval-out/ci --quiet $(EVAL_GATE); status=$$?; rm -rf $$tmp; exit $$status
 
 # The quick loop: no real-model, server or browser tests.
 test-fast: install

@@ -24,7 +24,7 @@ from knowledge.docstore import StoredDocument
 from knowledge.embeddings import TiaEmbeddings
 from knowledge.errors import ConfigError
 from knowledge.filters import Filters
-from knowledge.settings import Settings, load_settings
+from knowledge.settings import Settings, enforce_offline, load_settings
 
 __all__ = ["Assistant", "DocumentInfo"]
 
@@ -40,6 +40,7 @@ class Assistant:
     """Question -> retrieval -> cited answer, over one knowledge base. Cheap to build."""
 
     def __init__(self, settings: Settings | None = None, *, embedder: TiaEmbeddings | None = None) -> None:
+        enforce_offline()
         self.settings = settings or load_settings()
         self.kb = KnowledgeBase(self.settings, embedder)
         self.ingestor = Ingestor(self.kb)

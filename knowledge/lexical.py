@@ -16,12 +16,14 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from knowledge.errors import StoreError
-from knowledge.store import StoredChunk
+
+if TYPE_CHECKING:
+    from knowledge.store import StoredChunk
 
 __all__ = ["FrenchAnalyzer", "LexicalIndex", "fold"]
 
@@ -164,6 +166,8 @@ class LexicalIndex:
             return None
         try:
             import bm25s
+
+            from knowledge.store import StoredChunk
 
             payload = json.loads(meta.read_text(encoding="utf-8"))
             if payload.get("analyzer") != ANALYZER_VERSION:

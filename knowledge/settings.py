@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "DEFAULT_EMBEDDER"]
+__all__ = ["Settings", "load_settings", "enforce_offline", "DEFAULT_EMBEDDER"]
 
 DEFAULT_EMBEDDER = "e5-small"
 
@@ -68,6 +68,13 @@ class Settings(BaseSettings):
             raise ValueError(f"TIA_CHROMA_URL must start with http:// or https://, got {value!r}")
         return value
 
+    @field_validator("llm_base_url")
+    @classmethod
+    def _check_llm_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"TIA_LLM_BASE_URL must start with http:// or https://, got {value!r}")
+        return value
+
     @property
     def store_kind(self) -> Literal["embedded", "server"]:
         return "server" if self.chroma_url else "embedded"
@@ -98,3 +105,23 @@ def load_settings(**overrides: object) -> Settings:
             ]
             raise ConfigError("invalid configuration: " + "; ".join(parts)) from exc
         raise ConfigError(f"invalid configuration: {exc}") from exc
+
+
+def enforce_offline() -> None:
+    """Make sure no library phones home: model hubs, telemetry, analytics, tracing.
+
+    tia works from bundled models and local data only; these switches keep the
+    libraries it uses from trying the network on their own.
+    """
+    import os
+
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }.items():
+        os.environ.setdefault(key, value)
+    for key in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING"):
+        os.environ[key] = "false"
