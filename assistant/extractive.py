@@ -320,10 +320,13 @@ class ExtractiveAnswerer:
         return self._compose(request)
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces (each cited sentence, each list line) that join back
+        to exactly `answer.text`, then the `Answer`."""
         answer = self._compose(request)
-        for piece in re.split(r"(?<=\])\s+|\n", answer.text):
-            if piece:
-                yield piece + " "
+        for line in answer.text.splitlines(keepends=True):
+            for piece in re.split(r"(?<=\] )", line):
+                if piece:
+                    yield piece
         yield answer
 
     def _compose(self, request: AnswerRequest) -> Answer:
