@@ -10,7 +10,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from knowledge.docstore import StoredDocument
 
 __all__ = ["DocumentMetadata", "Format", "LoadedDocument", "PageSpan"]
 
@@ -71,3 +74,21 @@ class LoadedDocument:
         # starting at or before `offset` is the one holding it.
         i = bisect_right(starts, offset) - 1
         return self.pages[max(i, 0)].number
+
+    def to_stored(self, chunks: int = 0) -> StoredDocument:
+        """The record the document store keeps (the normalised text citations quote from)."""
+        from knowledge.docstore import StoredDocument
+
+        meta = self.metadata
+        return StoredDocument(
+            doc_id=meta.doc_id,
+            source=meta.source,
+            title=meta.title,
+            date=meta.date,
+            format=meta.format,
+            language=meta.language,
+            text=self.text,
+            regions=list(meta.regions),
+            pages=[(p.number, p.start, p.end) for p in self.pages],
+            chunks=chunks,
+        )

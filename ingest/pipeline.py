@@ -140,20 +140,7 @@ class Ingestor:
             )
             if result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None:
                 return FileResult(name, "unchanged", previous.chunks, None, meta.doc_id)
-            self.kb.documents.put(
-                StoredDocument(
-                    doc_id=meta.doc_id,
-                    source=meta.source,
-                    title=meta.title,
-                    date=meta.date,
-                    format=meta.format,
-                    language=meta.language,
-                    text=doc.text,
-                    regions=list(meta.regions),
-                    pages=[(p.number, p.start, p.end) for p in doc.pages],
-                    chunks=len(chunks),
-                )
-            )
+            self.kb.documents.put(doc.to_stored(chunks=len(chunks)))
             if previous is not None and previous.doc_id != meta.doc_id:
                 self.kb.documents.delete(previous.doc_id)
                 return FileResult(name, "replaced", len(chunks), None, meta.doc_id)

@@ -49,19 +49,7 @@ GREEN = "territoires d'industrie en transition écologique"
 
 
 def _stored(path: Path) -> StoredDocument:
-    loaded = load_document(path)
-    meta = loaded.metadata
-    return StoredDocument(
-        doc_id=meta.doc_id,
-        source=meta.source,
-        title=meta.title,
-        date=meta.date,
-        format=meta.format,
-        language=meta.language,
-        text=loaded.text,
-        regions=list(meta.regions),
-        pages=[(p.number, p.start, p.end) for p in loaded.pages],
-    )
+    return load_document(path).to_stored()
 
 
 def _kb(data_dir: Path, paths: list[Path]) -> KnowledgeBase:
