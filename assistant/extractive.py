@@ -45,12 +45,21 @@ _MONTHS = {
 }
 _UNDATED = {"fr": "non daté", "en": "undated"}
 
-_HAS_NUMBER = re.compile(r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille)\b", re.I)
+_HAS_NUMBER = re.compile(
+    r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille|moitié|moitie|tiers|"
+    r"quart|half|third|quarter)\b",
+    re.I,
+)
+_DEFINES = re.compile(r"\b(sont des|est un|est une|désigne|consiste|vise à|ceux-ci sont|il s.agit)\b", re.I)
 _HAS_DATE = re.compile(
     r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
     re.I,
 )
 _HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
+# Words of how a question is asked, not of what it is about: absent from the documents without harm.
+_GENERIC_STEMS = set(
+    "temp moment jour fois facon mani concret exact precis actuel aujourd combien etaient etait quoi donc".split()
+)
 # Capitalised in English titles and questions without being names.
 _ENGLISH_TITLE_WORDS = set(
     """what which who when where how why the and i is are was were does did do prime minister ministry
@@ -71,11 +80,18 @@ _FULL_DATE = re.compile(
 )
 
 
+_DAY_MONTH = re.compile(
+    r"\b\d{1,2}(?:er)?\s+(?:au\s+\d{1,2}\s+)?(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|"
+    r"septembre|octobre|novembre|décembre|decembre)\b",
+    re.I,
+)
+
+
 def _date_precision(text: str) -> float:
     """How precisely a sentence dates something: a full date beats a year, which beats a bare month."""
     if _FULL_DATE.search(text):
         return 0.12
-    if _HAS_YEAR.search(text):
+    if _HAS_YEAR.search(text) or _DAY_MONTH.search(text):
         return 0.08
     return 0.03 if _HAS_DATE.search(text) else 0.0
 
@@ -180,12 +196,16 @@ class ExtractiveAnswerer:
                     out.append((u, doc, v, passage))
         return out
 
-    def _coverage(self, terms: list[str], unit_terms: set[str]) -> float:
-        weight = sum(self._idf(t) for t in terms)
-        return sum(self._idf(t) for t in terms if t in unit_terms) / weight if weight else 0.0
+    def _coverage(self, terms: list[str], unit_terms: set[str], boost: set[str] | frozenset[str] = frozenset()) -> float:
+        """Share of the query terms' weight (idf, doubled for `boost` terms) found in a unit."""
+        weights = {t: self._idf(t) * (2.0 if t in boost else 1.0) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in unit_terms) / total if total else 0.0
 
     def _terms(self, text: str) -> list[str]:
-        return [t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df]
+        return [
+            t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df and t not in _GENERIC_STEMS
+        ]
 
     def _missing_weight(self, request: AnswerRequest) -> float:
         """The idf weight of a French question's words that no document contains ('impôt', 'crêpes').
@@ -196,12 +216,21 @@ class ExtractiveAnswerer:
             return 0.0
         assert self._df is not None
         top = math.log(1 + (self._n_units + 1) / 0.5)
-        return sum(top for t in dict.fromkeys(self.analyzer(request.focus or request.question)) if t not in self._df)
+        return sum(
+            top
+            for t in dict.fromkeys(self.analyzer(request.focus or request.question))
+            if t not in self._df and t not in _GENERIC_STEMS
+        )
 
     def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
         self._stats()
         q_terms = self._terms(request.query)
         f_terms = self._terms(request.focus) if request.focus and request.focus != request.query else []
+        boost: set[str] = set()
+        if request.language == "en":  # the French words an English question maps to carry its meaning
+            from assistant.query import Glossary
+
+            boost = set(self.analyzer(" ".join(Glossary.load().french_terms(request.focus or request.question))))
         missing = self._missing_weight(request)
         q_weight = sum(self._idf(t) for t in q_terms)
         shrink = q_weight / (q_weight + missing) if q_weight + missing else 0.0
@@ -220,9 +249,9 @@ class ExtractiveAnswerer:
             ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
             if unit.intro:
                 ctx_terms = ctx_terms | self._list_terms(unit)
-            lexical = max(self._coverage(q_terms, u_terms), 0.85 * self._coverage(q_terms, ctx_terms))
+            lexical = max(self._coverage(q_terms, u_terms, boost), 0.85 * self._coverage(q_terms, ctx_terms, boost))
             if f_terms:
-                lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms)
+                lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms, boost)
             lexical *= shrink
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
             score = 0.45 * dense_n + 0.55 * lexical
@@ -232,11 +261,15 @@ class ExtractiveAnswerer:
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
                 score -= 0.15
+            elif len(tokens) <= 3 and unit.kind != "item" and not unit.intro:
+                score -= 0.15  # "Territoires d'industrie :" says nothing by itself
             if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
                 score -= 0.08
             if request.kind == "number" and _HAS_NUMBER.search(unit.text):
                 score += 0.08
             if request.kind == "amount" and _HAS_MONEY.search(unit.text):
+                score += 0.1
+            if request.kind == "definition" and _DEFINES.search(unit.text):
                 score += 0.1
             if request.kind == "date":
                 score += _date_precision(unit.text)

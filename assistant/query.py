@@ -80,12 +80,16 @@ class Glossary:
         return expanded, found
 
     def french_terms(self, text: str) -> list[str]:
-        low = " " + re.sub(r"[^\w\s]", " ", text.lower()) + " "
+        def words(value: str) -> str:
+            return " ".join(re.sub(r"[^\w\s]", " ", value.lower()).split())
+
+        low = f" {words(text)} "
         out = []
         for en, fr in sorted(self.en_fr.items(), key=lambda kv: -len(kv[0])):
-            if f" {en} " in low:
+            key = f" {words(en)} "
+            if key in low:
                 out.append(fr)
-                low = low.replace(f" {en} ", " ")
+                low = low.replace(key, " ")
         return out
 
 
@@ -122,7 +126,7 @@ class Query:
     question: str
     text: str  # the standalone query retrieval runs on
     language: str
-    kind: str  # "list" | "number" | "amount" | "date" | "place" | "person" | "scheme" | "fact"
+    kind: str  # "list" | "number" | "amount" | "date" | "place" | "person" | "scheme" | "definition" | "fact"
     regions: list[str] = field(default_factory=list)
     acronyms: list[str] = field(default_factory=list)
     followup: bool = False
@@ -132,13 +136,19 @@ class Query:
 
 def _question_kind(text: str) -> str:
     t = fold(text)
+    if re.search(r"\b(how much of|quelle part|what share|what proportion|what percentage|quel pourcentage|"
+                 r"quelle proportion)\b", t):
+        return "number"
+    if re.search(r"\b(qu.est.ce qu|what is an?\b|what are\b(?! the)|c.est quoi|definition|que signifie|"
+                 r"what does .* mean)", t):
+        return "definition"
     if re.search(r"\b(budget|montant|enveloppe|how much money|how much|combien d.euros|cout|cost|amount|"
                  r"financement total|millions?|funding)\b", t):
         return "amount"
     if re.search(r"\b(combien|how many|how much|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
                  r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
         return "number"
-    if re.search(r"\b(deadline|date limite|echeance|quand|when|quelle date|what date|which date|en quelle annee|what year|which year|"
+    if re.search(r"\b(deadline|date limite|echeance|dates|quand|when|quelle date|what date|which date|en quelle annee|what year|which year|"
                  r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
         return "date"
     if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|money|"
@@ -208,6 +218,10 @@ class QueryBuilder:
 
     @staticmethod
     def _is_followup(question: str) -> bool:
+        from knowledge.lexical import FrenchAnalyzer
+
+        if len(FrenchAnalyzer()(question)) <= 2:  # "Pendant combien de temps ?": nothing to search on its own
+            return True
         words = _WORD.findall(question)
         if _FOLLOWUP_START.search(question) and len(words) <= 12:
             return True
