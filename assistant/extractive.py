@@ -70,6 +70,9 @@ _ENGLISH_TITLE_WORDS = set(
 )
 # "phase 3", "acte 2": a numbered stage the documents must know of.
 _NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
+_PLACE = re.compile(r"\b(?:à|in|at) [A-ZÀ-Ý][\w’'-]+")
+_ORDINAL_WORDS = re.compile(r"\b(deuxième|troisième|quatrième|premier|première|second|third|fourth|first|\d+e)\b", re.I)
+_EVOLUTION = re.compile(r"evolu|au fil|over time|changed|progress|historique|history|grown|augmente")
 _UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
 _HAS_YEAR_FULL = re.compile(r"\b(?:19|20)\d{2}\b")
 _HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
@@ -269,6 +272,8 @@ class ExtractiveAnswerer:
                 score += 0.08
             if request.kind == "amount" and _HAS_MONEY.search(unit.text):
                 score += 0.1
+            if request.kind == "place" and _PLACE.search(unit.text):
+                score += 0.08
             if request.kind == "definition" and _DEFINES.search(unit.text):
                 score += 0.1
             if request.kind == "date":
@@ -569,16 +574,28 @@ class ExtractiveAnswerer:
         best = scored[0]
         focus = self._count_stem(request) or self._focus_stem(request)
         if not focus:
+            # No counted noun: take one from the best sentence's figures that the question names
+            # ("le deuxième ou le troisième comité ?" -> the ordinal figures' "comité").
             q_stems = set(self.analyzer(request.question))
+            ordinal = bool(_ORDINAL_WORDS.search(request.question))
             focus = next(
-                (stem for m in _FIGURE.finditer(best.unit.text) for stem in self.analyzer(m.group(3))[:1] if stem in q_stems),
+                (
+                    stem
+                    for m in _FIGURE.finditer(best.unit.text)
+                    if not ordinal or (m.group(2) or "").lower() in ("e", "ème", "eme", "er", "re")
+                    for stem in self.analyzer(m.group(3))[:1]
+                    if stem in q_stems
+                ),
                 None,
             )
         if not focus:
             return None
+        evolution = bool(_EVOLUTION.search(fold(request.question)))  # "how did the count change?": every figure
         by_doc: dict[str, tuple[_Scored, str, tuple[int, int]]] = {}
-        for s in scored[:15]:
-            if s.score < best.score - 0.25 or s.unit.kind == "heading" or s.lexical < 0.75 * best.lexical:
+        for s in scored[:20 if evolution else 15]:
+            if s.score < best.score - (0.35 if evolution else 0.25) or s.unit.kind == "heading":
+                continue
+            if not evolution and s.lexical < 0.75 * best.lexical:
                 continue
             if request.regions and not any(fold(r) in fold(s.unit.text) for r in request.regions):
                 continue

@@ -154,7 +154,7 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|money|"
                  r"eligib|postuler|apply|candidat)\w*", t):
         return "scheme"
-    if re.search(r"\b(ou\b|where|quelle ville|which city|in which town)", t) and not re.search(r"\bou (non|pas)\b", t):
+    if re.search(r"(?<!\w)(où|where|quelle ville|which city|in which town)(?!\w)", text.lower()):
         return "place"
     if re.search(r"\b(qui|who|whom)\b", t):
         return "person"
