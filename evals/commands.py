@@ -122,12 +122,14 @@ def eval_command(
     target = _out_dir(out)
     try:
         assistant = build_assistant(ctx)
+        if not bundled and hasattr(assistant, "documents") and not assistant.documents():
+            # Nothing to evaluate against: a fresh install evaluates the bundled corpus.
+            click.echo("The knowledge base is empty: ingesting the bundled corpus first.", err=True)
+            bundled = True
         if bundled:
             report = assistant.ingest_bundled(progress=not quiet and sys.stderr.isatty())
             if not report.ok:
                 raise _Exit2("the bundled corpus could not be ingested: " + report.summary())
-        elif hasattr(assistant, "documents") and not assistant.documents():
-            click.echo("Warning: the knowledge base is empty; run `tia ingest --bundled` (or pass --bundled).", err=True)
         runs = run_records(assistant, records, k=k, progress=not quiet)
         config = describe_run(assistant, k=k, datasets=datasets, records=len(records))
     except TiaError as exc:

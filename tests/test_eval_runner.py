@@ -430,3 +430,20 @@ def test_tia_eval_on_the_dev_set(corpus_data_dir: Path, tmp_path: Path) -> None:
     assert report["counts"]["records"] == len(records) and report["config"]["documents"] == 5
     assert len((out / "answers.jsonl").read_text(encoding="utf-8").splitlines()) == len(records)
     assert all(report["metrics"][name] is not None for name in ("fact_recall_fr", "fact_recall_en", "mrr", "latency_total_p95"))
+
+
+@pytest.mark.slow
+def test_tia_eval_on_a_fresh_install_ingests_the_bundled_corpus(tmp_path: Path) -> None:
+    """An empty knowledge base would make every answer an abstention: the bundled corpus is ingested first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIA_")}
+    env["TIA_DATA_DIR"] = str(tmp_path / "fresh")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", str(ROOT / "tests" / "fixtures" / "eval_e2e.jsonl"),
+         "--out", str(out), "--quiet"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ingesting the bundled corpus" in result.stderr
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["documents"] == 5
