@@ -70,6 +70,10 @@ _ENGLISH_TITLE_WORDS = set(
 )
 # "phase 3", "acte 2": a numbered stage the documents must know of.
 _NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
+_DEADLINE_Q = re.compile(r"\b(deadline|date limite|échéance|echeance|closing date|apply before|candidater avant)\b", re.I)
+_DEADLINE = re.compile(
+    r"\b(date limite|échéance|au plus tard|avant le \d|jusqu.au \d|clôture|cloture|deadline|dépôt des dossiers)", re.I
+)
 _PLACE = re.compile(r"\b(?:à|in|at) [A-ZÀ-Ý][\w’'-]+")
 _ORDINAL_WORDS = re.compile(r"\b(deuxième|troisième|quatrième|premier|première|second|third|fourth|first|\d+e)\b", re.I)
 _EVOLUTION = re.compile(r"evolu|au fil|over time|changed|progress|historique|history|grown|augmente")
@@ -252,6 +256,10 @@ class ExtractiveAnswerer:
             ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
             if unit.intro:
                 ctx_terms = ctx_terms | self._list_terms(unit)
+            elif unit.kind == "item":
+                intro = self._intro_of(unit)
+                if intro is not None:
+                    ctx_terms = ctx_terms | set(self._unit_tokens(intro))
             lexical = max(self._coverage(q_terms, u_terms, boost), 0.85 * self._coverage(q_terms, ctx_terms, boost))
             if f_terms:
                 lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms, boost)
@@ -296,6 +304,11 @@ class ExtractiveAnswerer:
             match = SequenceMatcher(None, title, text, autojunk=False).find_longest_match(0, len(title), 0, len(text))
             self._title_like[key] = bool(title) and match.size >= 0.6 * len(title)
         return self._title_like[key]
+
+    def _intro_of(self, item: Unit) -> Unit | None:
+        _, units, _ = self.units.document(item.doc_id)
+        first = item.list_id
+        return units[first - 1] if first > 0 and units[first - 1].intro else None
 
     def _list_terms(self, intro: Unit) -> set[str]:
         _, units, _ = self.units.document(intro.doc_id)
@@ -394,6 +407,8 @@ class ExtractiveAnswerer:
         if abstain_reason is not None:
             return self._abstain(request, lang, scored, abstain_reason)
 
+        if _DEADLINE_Q.search(request.question) and not any(_DEADLINE.search(s.unit.text) for s in scored[:5]):
+            return self._abstain(request, lang, scored, "no deadline in the best passages")
         if request.kind in ("number", "amount"):
             pattern = _HAS_MONEY if request.kind == "amount" else _HAS_NUMBER
             focus = self._count_stem(request) if request.kind == "number" else None
@@ -500,7 +515,7 @@ class ExtractiveAnswerer:
             stem = self._count_stem(request) if request.kind == "number" else None
             figure = self._figure_for(spans[0], stem) if stem else None
             start, end = self._trim(
-                request, spans[0], max_len=600 if request.kind == "list" else 300, must=figure[1] if figure else None
+                request, spans[0], max_len=600 if request.kind == "list" else 320, must=figure[1] if figure else None
             )
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)

@@ -112,13 +112,21 @@ _NUMBER_WORDS = {
     "neuf": "9", "dix": "10", "onze": "11", "douze": "12", "quinze": "15", "vingt": "20", "two": "2",
     "three": "3", "four": "4", "five": "5", "twelve": "12", "fifteen": "15", "twenty": "20",
     "premier": "1er", "première": "1re", "deuxième": "2e", "second": "2e", "seconde": "2e", "troisième": "3e",
-    "first": "1er", "third": "3e",
+    "first": "1er premier première", "third": "3e troisième",
+}
+# English number words also get their French spelling: "three territories" -> "3 trois".
+_EN_FR_NUMBERS = {
+    "two": "deux", "three": "trois", "four": "quatre", "five": "cinq", "twelve": "douze", "fifteen": "quinze",
+    "twenty": "vingt",
 }
 
 
 def digits_for_number_words(text: str) -> list[str]:
     """'les quatre axes' -> ['4']: documents write figures both ways."""
-    return [_NUMBER_WORDS[w] for w in re.findall(r"[^\W\d_]+", text.lower()) if w in _NUMBER_WORDS and w != "un"]
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return [_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS and w != "un"] + [
+        _EN_FR_NUMBERS[w] for w in words if w in _EN_FR_NUMBERS
+    ]
 
 
 @dataclass
