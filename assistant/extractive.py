@@ -21,6 +21,28 @@ import numpy as np
 
 from assistant.answer import Answer, Citation, Passage
 from assistant.answerer import AnswerRequest
+from assistant.cues import (
+    CLAUSE,
+    DEADLINE,
+    DEADLINE_Q,
+    DEFINES,
+    ENGLISH_TITLE_WORDS,
+    EVOLUTION,
+    FIGURE,
+    GENERIC_STEMS,
+    HAS_DATE,
+    HAS_MONEY,
+    HAS_NUMBER,
+    HAS_YEAR,
+    NATIONAL,
+    NUMBERED_STAGE,
+    ORDINAL_WORDS,
+    PLACE,
+    REGIONAL,
+    SINGULAR,
+    UNTIL,
+    date_precision,
+)
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
@@ -44,72 +66,6 @@ _MONTHS = {
     "en": "January February March April May June July August September October November December".split(),
 }
 _UNDATED = {"fr": "non daté", "en": "undated"}
-
-_HAS_NUMBER = re.compile(
-    r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille|moitié|moitie|tiers|"
-    r"quart|half|third|quarter)\b",
-    re.I,
-)
-_DEFINES = re.compile(r"\b(sont des|est un|est une|désigne|consiste|vise à|ceux-ci sont|il s.agit)\b", re.I)
-_HAS_DATE = re.compile(
-    r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
-    re.I,
-)
-_HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
-# Words of how a question is asked, not of what it is about: absent from the documents without harm.
-_GENERIC_STEMS = set(
-    "temp moment jour fois facon mani concret exact precis actuel aujourd combien etaient etait quoi donc".split()
-)
-# Capitalised in English titles and questions without being names.
-_ENGLISH_TITLE_WORDS = set(
-    """what which who when where how why the and i is are was were does did do prime minister ministry
-    state government president region regions regional week industry industrial territories territory
-    programme program phase committee assembly general fund green council agency bank national french
-    france european europe republic january february march april may june july august september october
-    november december monday tuesday wednesday thursday friday saturday sunday""".split()
-)
-# "phase 3", "acte 2": a numbered stage the documents must know of.
-_NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
-_DEADLINE_Q = re.compile(r"\b(deadline|date limite|échéance|echeance|closing date|apply before|candidater avant)\b", re.I)
-_DEADLINE = re.compile(
-    r"\b(date limite|échéance|au plus tard|avant le \d|jusqu.au \d|clôture|cloture|deadline|dépôt des dossiers)", re.I
-)
-_PLACE = re.compile(r"\b(?:à|in|at) [A-ZÀ-Ý][\w’'-]+")
-_ORDINAL_WORDS = re.compile(r"\b(deuxième|troisième|quatrième|premier|première|second|third|fourth|first|\d+e)\b", re.I)
-_EVOLUTION = re.compile(r"evolu|au fil|over time|changed|progress|historique|history|grown|augmente")
-_UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
-_HAS_YEAR_FULL = re.compile(r"\b(?:19|20)\d{2}\b")
-_HAS_YEAR = re.compile(r"\b(19|20)\d{2}\b")
-_FULL_DATE = re.compile(
-    r"\b\d{1,2}(?:er)?\s+(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
-    r"décembre|decembre)\s+(19|20)\d{2}\b",
-    re.I,
-)
-
-
-_DAY_MONTH = re.compile(
-    r"\b\d{1,2}(?:er)?\s+(?:au\s+\d{1,2}\s+)?(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|"
-    r"septembre|octobre|novembre|décembre|decembre)\b",
-    re.I,
-)
-
-
-def _date_precision(text: str) -> float:
-    """How precisely a sentence dates something: a full date beats a year, which beats a bare month."""
-    if _FULL_DATE.search(text):
-        return 0.12
-    if _HAS_YEAR.search(text) or _DAY_MONTH.search(text):
-        return 0.08
-    return 0.03 if _HAS_DATE.search(text) else 0.0
-
-
-# A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
-_FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
-_CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
-_SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
-_NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
-_REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
-
 
 def format_date(value: str | None, language: str) -> str:
     """'2019-09-24' -> '24 septembre 2019' / '24 September 2019'; partial dates kept partial."""
@@ -211,7 +167,7 @@ class ExtractiveAnswerer:
 
     def _terms(self, text: str) -> list[str]:
         return [
-            t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df and t not in _GENERIC_STEMS
+            t for t in dict.fromkeys(self.analyzer(text)) if self._df and t in self._df and t not in GENERIC_STEMS
         ]
 
     def _missing_weight(self, request: AnswerRequest) -> float:
@@ -226,7 +182,7 @@ class ExtractiveAnswerer:
         return sum(
             top
             for t in dict.fromkeys(self.analyzer(request.focus or request.question))
-            if t not in self._df and t not in _GENERIC_STEMS
+            if t not in self._df and t not in GENERIC_STEMS
         )
 
     def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
@@ -244,9 +200,9 @@ class ExtractiveAnswerer:
         # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
         # the same words scattered through a long sentence.
         q_pairs = self._bigrams(self.analyzer(request.question))
-        until = bool(_UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
+        until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
-        years = set(_HAS_YEAR_FULL.findall(request.question))
+        years = set(HAS_YEAR.findall(request.question))
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -276,17 +232,17 @@ class ExtractiveAnswerer:
                 score -= 0.15  # "Territoires d'industrie :" says nothing by itself
             if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
                 score -= 0.08
-            if request.kind == "number" and _HAS_NUMBER.search(unit.text):
+            if request.kind == "number" and HAS_NUMBER.search(unit.text):
                 score += 0.08
-            if request.kind == "amount" and _HAS_MONEY.search(unit.text):
+            if request.kind == "amount" and HAS_MONEY.search(unit.text):
                 score += 0.1
-            if request.kind == "place" and _PLACE.search(unit.text):
+            if request.kind == "place" and PLACE.search(unit.text):
                 score += 0.08
-            if request.kind == "definition" and _DEFINES.search(unit.text):
+            if request.kind == "definition" and DEFINES.search(unit.text):
                 score += 0.1
             if request.kind == "date":
-                score += _date_precision(unit.text)
-                if until and _UNTIL.search(unit.text):
+                score += date_precision(unit.text)
+                if until and UNTIL.search(unit.text):
                     score += 0.1
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
@@ -341,7 +297,7 @@ class ExtractiveAnswerer:
         for i, w in enumerate(words):
             if i == 0 or not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
                 continue
-            if w.lower() in _ENGLISH_TITLE_WORDS or w.lower() in english_terms:
+            if w.lower() in ENGLISH_TITLE_WORDS or w.lower() in english_terms:
                 continue
             if fold(w) not in self._words:
                 unknown.append(w)
@@ -350,7 +306,7 @@ class ExtractiveAnswerer:
     def _unknown_stages(self, request: AnswerRequest) -> list[str]:
         """'phase 3' when no document speaks of a phase 3 (nor of a 'troisième phase')."""
         out = []
-        for m in _NUMBERED_STAGE.finditer(request.question):
+        for m in NUMBERED_STAGE.finditer(request.question):
             phrase = fold(m.group(0))
             if not any(phrase in fold(doc.text) for doc, _, _ in self.units.all()):
                 out.append(m.group(0))
@@ -358,7 +314,7 @@ class ExtractiveAnswerer:
 
     def _off_scope(self, request: AnswerRequest, best: _Scored) -> bool:
         """A national figure was asked for but the sentence gives a regional one (or the region differs)."""
-        if _NATIONAL.search(request.question) and _REGIONAL.search(best.unit.text):
+        if NATIONAL.search(request.question) and REGIONAL.search(best.unit.text):
             return True
         if request.regions:
             doc_regions = set(best.doc.regions)
@@ -407,10 +363,10 @@ class ExtractiveAnswerer:
         if abstain_reason is not None:
             return self._abstain(request, lang, scored, abstain_reason)
 
-        if _DEADLINE_Q.search(request.question) and not any(_DEADLINE.search(s.unit.text) for s in scored[:5]):
+        if DEADLINE_Q.search(request.question) and not any(DEADLINE.search(s.unit.text) for s in scored[:5]):
             return self._abstain(request, lang, scored, "no deadline in the best passages")
         if request.kind in ("number", "amount"):
-            pattern = _HAS_MONEY if request.kind == "amount" else _HAS_NUMBER
+            pattern = HAS_MONEY if request.kind == "amount" else HAS_NUMBER
             focus = self._count_stem(request) if request.kind == "number" else None
             if focus and self._df is not None and focus not in self._df:
                 focus = None  # an English or unknown word: cannot be checked in French sentences
@@ -440,12 +396,12 @@ class ExtractiveAnswerer:
     def _select(self, request: AnswerRequest, scored: list[_Scored]) -> list[Unit]:
         best = scored[0]
         _, units, _ = self.units.document(best.unit.doc_id)
-        wants_list = request.kind in ("list", "scheme") and not _SINGULAR.search(request.question)
+        wants_list = request.kind in ("list", "scheme") and not SINGULAR.search(request.question)
         if best.unit.intro or (best.unit.kind == "item" and wants_list):
             list_start = best.unit.index + 1 if best.unit.intro else best.unit.list_id
             items = [u for u in units if u.list_id == list_start]
             intro = units[list_start - 1] if list_start > 0 and units[list_start - 1].intro else None
-            if _SINGULAR.search(request.question) and items:
+            if SINGULAR.search(request.question) and items:
                 terms = self._terms(request.focus or request.question)
                 return [max(items, key=lambda u: (self._coverage(terms, set(self.analyzer(u.text))), -u.index))]
             return ([intro] if intro else []) + items
@@ -475,7 +431,7 @@ class ExtractiveAnswerer:
         """
         if len(unit.text) <= max_len:
             return unit.start, unit.end
-        cuts = [0] + [m.end() for m in _CLAUSE.finditer(unit.text)] + [len(unit.text)]
+        cuts = [0] + [m.end() for m in CLAUSE.finditer(unit.text)] + [len(unit.text)]
         clauses = [unit.text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
         clause_terms = [set(self.analyzer(c)) for c in clauses]
         terms = self._terms(request.focus or request.query)
@@ -491,11 +447,11 @@ class ExtractiveAnswerer:
                     continue
                 piece = unit.text[a:b]
                 value = self._coverage(terms, seen)
-                if request.kind == "number" and _HAS_NUMBER.search(piece):
+                if request.kind == "number" and HAS_NUMBER.search(piece):
                     value += 0.3
-                if request.kind == "amount" and _HAS_MONEY.search(piece):
+                if request.kind == "amount" and HAS_MONEY.search(piece):
                     value += 0.3
-                if request.kind == "date" and _HAS_DATE.search(piece):
+                if request.kind == "date" and HAS_DATE.search(piece):
                     value += 0.3
                 value -= 0.0005 * len(piece)
                 if value > best:
@@ -577,7 +533,7 @@ class ExtractiveAnswerer:
 
     def _figure_for(self, unit: Unit, stem: str) -> tuple[str, tuple[int, int]] | None:
         """The first figure in a unit attached to a noun with this stem: ('146', span)."""
-        for m in _FIGURE.finditer(unit.text):
+        for m in FIGURE.finditer(unit.text):
             if (self.analyzer(m.group(3)) or [""])[0] == stem:
                 return f"{m.group(1)}{m.group(2) or ''}".replace(" ", ""), (m.start(), m.end())
         return None
@@ -592,11 +548,11 @@ class ExtractiveAnswerer:
             # No counted noun: take one from the best sentence's figures that the question names
             # ("le deuxième ou le troisième comité ?" -> the ordinal figures' "comité").
             q_stems = set(self.analyzer(request.question))
-            ordinal = bool(_ORDINAL_WORDS.search(request.question))
+            ordinal = bool(ORDINAL_WORDS.search(request.question))
             focus = next(
                 (
                     stem
-                    for m in _FIGURE.finditer(best.unit.text)
+                    for m in FIGURE.finditer(best.unit.text)
                     if not ordinal or (m.group(2) or "").lower() in ("e", "ème", "eme", "er", "re")
                     for stem in self.analyzer(m.group(3))[:1]
                     if stem in q_stems
@@ -605,7 +561,7 @@ class ExtractiveAnswerer:
             )
         if not focus:
             return None
-        evolution = bool(_EVOLUTION.search(fold(request.question)))  # "how did the count change?": every figure
+        evolution = bool(EVOLUTION.search(fold(request.question)))  # "how did the count change?": every figure
         by_doc: dict[str, tuple[_Scored, str, tuple[int, int]]] = {}
         for s in scored[:20 if evolution else 15]:
             if s.score < best.score - (0.35 if evolution else 0.25) or s.unit.kind == "heading":
@@ -616,7 +572,7 @@ class ExtractiveAnswerer:
                 continue
             if s.doc.doc_id in by_doc:
                 continue
-            for m in _FIGURE.finditer(s.unit.text):
+            for m in FIGURE.finditer(s.unit.text):
                 value, suffix, noun = m.group(1), (m.group(2) or ""), m.group(3)
                 if (self.analyzer(noun) or [""])[0] == focus:
                     by_doc[s.doc.doc_id] = (s, f"{value}{suffix}".replace(" ", ""), (m.start(), m.end()))

@@ -1,0 +1,99 @@
+"""Cues in questions and sentences: what kind of figure, date, place or list a sentence
+holds, and which words of a question are about how it is asked rather than what about.
+
+Plain regular expressions and word lists, shared by the extractive answerer's scoring
+and abstention rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "CLAUSE",
+    "DAY_MONTH",
+    "DEADLINE",
+    "DEADLINE_Q",
+    "DEFINES",
+    "ENGLISH_TITLE_WORDS",
+    "EVOLUTION",
+    "FIGURE",
+    "FULL_DATE",
+    "GENERIC_STEMS",
+    "HAS_DATE",
+    "HAS_MONEY",
+    "HAS_NUMBER",
+    "HAS_YEAR",
+    "NATIONAL",
+    "NUMBERED_STAGE",
+    "ORDINAL_WORDS",
+    "PLACE",
+    "REGIONAL",
+    "SINGULAR",
+    "UNTIL",
+    "date_precision",
+]
+
+HAS_NUMBER = re.compile(
+    r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille|moitié|moitie|tiers|"
+    r"quart|half|third|quarter)\b",
+    re.I,
+)
+DEFINES = re.compile(r"\b(sont des|est un|est une|désigne|consiste|vise à|ceux-ci sont|il s.agit)\b", re.I)
+HAS_DATE = re.compile(
+    r"\b(19|20)\d{2}\b|\b(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\b",
+    re.I,
+)
+HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|milliards? d.euros|euros|milliard)", re.I)
+# Words of how a question is asked, not of what it is about: absent from the documents without harm.
+GENERIC_STEMS = set(
+    "temp moment jour fois facon mani concret exact precis actuel aujourd combien etaient etait quoi donc".split()
+)
+# Capitalised in English titles and questions without being names.
+ENGLISH_TITLE_WORDS = set(
+    """what which who when where how why the and i is are was were does did do prime minister ministry
+    state government president region regions regional week industry industrial territories territory
+    programme program phase committee assembly general fund green council agency bank national french
+    france european europe republic january february march april may june july august september october
+    november december monday tuesday wednesday thursday friday saturday sunday""".split()
+)
+# "phase 3", "acte 2": a numbered stage the documents must know of.
+NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
+DEADLINE_Q = re.compile(r"\b(deadline|date limite|échéance|echeance|closing date|apply before|candidater avant)\b", re.I)
+DEADLINE = re.compile(
+    r"\b(date limite|échéance|au plus tard|avant le \d|jusqu.au \d|clôture|cloture|deadline|dépôt des dossiers)", re.I
+)
+PLACE = re.compile(r"\b(?:à|in|at) [A-ZÀ-Ý][\w’'-]+")
+ORDINAL_WORDS = re.compile(r"\b(deuxième|troisième|quatrième|premier|première|second|third|fourth|first|\d+e)\b", re.I)
+EVOLUTION = re.compile(r"evolu|au fil|over time|changed|progress|historique|history|grown|augmente")
+UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
+HAS_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+FULL_DATE = re.compile(
+    r"\b\d{1,2}(?:er)?\s+(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+    r"décembre|decembre)\s+(19|20)\d{2}\b",
+    re.I,
+)
+
+
+DAY_MONTH = re.compile(
+    r"\b\d{1,2}(?:er)?\s+(?:au\s+\d{1,2}\s+)?(janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|"
+    r"septembre|octobre|novembre|décembre|decembre)\b",
+    re.I,
+)
+
+
+def date_precision(text: str) -> float:
+    """How precisely a sentence dates something: a full date beats a year, which beats a bare month."""
+    if FULL_DATE.search(text):
+        return 0.12
+    if HAS_YEAR.search(text) or DAY_MONTH.search(text):
+        return 0.08
+    return 0.03 if HAS_DATE.search(text) else 0.0
+
+
+# A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
+FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
+CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
+SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
+NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
+REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
