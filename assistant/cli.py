@@ -16,18 +16,21 @@ import click
 
 from knowledge.errors import ConfigError, NotFoundError, TiaError
 
-__all__ = ["main", "cli", "make_assistant"]
+__all__ = ["main", "cli", "make_assistant", "settings_from_context"]
+
+
+def settings_from_context(ctx: click.Context) -> Any:
+    """The settings the `tia` group's options and the TIA_* environment describe (resolved once, here)."""
+    from knowledge.settings import load_settings
+
+    opts = ctx.find_root().params
+    return load_settings(data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder"))
 
 
 def make_assistant(ctx: click.Context) -> Any:
     from assistant.service import Assistant
-    from knowledge.settings import load_settings
 
-    opts = ctx.find_root().params
-    settings = load_settings(
-        data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder")
-    )
-    return Assistant(settings)
+    return Assistant(settings_from_context(ctx))
 
 
 class LazyGroup(click.Group):

@@ -31,14 +31,9 @@ class _Exit2(click.ClickException):
 
 def build_assistant(ctx: click.Context) -> Any:
     """The real Assistant, configured from the `tia` group's options and the TIA_* environment."""
-    from assistant.service import Assistant
-    from knowledge.settings import load_settings
+    from assistant.cli import make_assistant
 
-    opts = ctx.find_root().params
-    settings = load_settings(
-        data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder")
-    )
-    return Assistant(settings)
+    return make_assistant(ctx)
 
 
 def _valid_names() -> str:

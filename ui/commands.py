@@ -19,10 +19,9 @@ __all__ = ["serve", "feedback"]
 
 
 def _settings(ctx: click.Context) -> Settings:
-    from knowledge.settings import load_settings
+    from assistant.cli import settings_from_context
 
-    opts = ctx.find_root().params
-    return load_settings(data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder"))
+    return settings_from_context(ctx)
 
 
 @click.command()
