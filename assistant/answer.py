@@ -101,6 +101,40 @@ class Answer:
             answerer=data.get("answerer", "extractive"),
         )
 
+    @classmethod
+    def combine(cls, question: str, parts: list[Answer]) -> Answer:
+        """One answer to a question asked in several parts: texts joined, citations renumbered."""
+        import re
+
+        answered = [p for p in parts if not p.abstained] or parts[:1]
+        texts, citations, passages, warnings = [], [], [], []
+        seen: set[str] = set()
+        for part in answered:
+            offset = len(citations)
+            texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", part.text))
+            citations += [Citation(**{**asdict(c), "n": c.n + offset}) for c in part.citations]
+            for p in part.passages:
+                if p.chunk_id not in seen:
+                    seen.add(p.chunk_id)
+                    passages.append(p)
+            warnings += part.warnings
+        timings: dict[str, float] = {}
+        for part in parts:
+            for stage, ms in part.timings.items():
+                timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
+        return cls(
+            question=question,
+            text="\n".join(texts),
+            citations=citations,
+            abstained=all(p.abstained for p in parts),
+            language=parts[0].language,
+            timings=timings,
+            passages=passages,
+            warnings=warnings,
+            query=" | ".join(p.query for p in parts),
+            answerer=parts[0].answerer,
+        )
+
     def to_markdown(self) -> str:
         """The answer with its numbered sources, for copying into a note or an e-mail."""
         lines = [self.text, ""]

@@ -14,7 +14,7 @@ import yaml
 
 from knowledge.lexical import fold
 
-__all__ = ["Query", "QueryBuilder", "detect_language", "Glossary"]
+__all__ = ["Query", "QueryBuilder", "detect_language", "Glossary", "split_question"]
 
 GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "glossary.yaml"
 
@@ -234,3 +234,24 @@ class QueryBuilder:
         if _FOLLOWUP_START.search(question) and len(words) <= 12:
             return True
         return bool(_PRONOUNS.search(question)) and len(words) <= 10
+
+
+_SECOND_QUESTION = re.compile(
+    r"(?:,\s*|\s+)(?:and|et)\s+(?=(?:who|what|how|when|where|which|qui|que|quel|quelle|quels|quelles|combien|"
+    r"quand|où|comment)\b)",
+    re.IGNORECASE,
+)
+
+
+def split_question(question: str) -> list[str]:
+    """A question that asks two things, split in two: 'What is the AdCF, and who was its president?'
+    -> ['What is the AdCF?', 'who was its president?']. One part when it asks one thing.
+
+    >>> split_question("How many projects were drawn up, and how many received a commitment?")
+    ['How many projects were drawn up?', 'how many received a commitment?']
+    """
+    match = _SECOND_QUESTION.search(question)
+    if not match or match.start() < 8 or len(question) - match.end() < 8:
+        return [question]
+    first = question[: match.start()].rstrip(" ,;") + "?"
+    return [first, question[match.end() :].strip()]

@@ -16,7 +16,7 @@ from typing import Any
 from assistant.answer import Answer, Passage
 from assistant.answerer import AnswerRequest, Answerer
 from assistant.extractive import ExtractiveAnswerer
-from assistant.query import Query, QueryBuilder
+from assistant.query import Query, QueryBuilder, split_question
 from assistant.units import UnitIndex
 from ingest.pipeline import Ingestor, IngestReport
 from knowledge.base import BUNDLED_CORPUS, KnowledgeBase
@@ -132,6 +132,24 @@ class Assistant:
         filters: Filters | None = None,
         k: int | None = None,
     ) -> Answer:
+        parts = split_question(question) if isinstance(question, str) else [question]
+        if len(parts) > 1:
+            # Each part is retrieved and answered on its own; the second reads the first as context.
+            first = self._answer_one(parts[0], history, filters, k)
+            context = list(history or []) + [
+                {"role": "user", "content": parts[0]},
+                {"role": "assistant", "content": first.text},
+            ]
+            return Answer.combine(question, [first, self._answer_one(parts[1], context, filters, k)])
+        return self._answer_one(question, history, filters, k)
+
+    def _answer_one(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None,
+        filters: Filters | None,
+        k: int | None,
+    ) -> Answer:
         start = time.perf_counter()
         request, _, timings = self._prepare(question, history, filters, k)
         t = time.perf_counter()
@@ -149,6 +167,11 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are composed, then the final `Answer`."""
+        if isinstance(question, str) and len(split_question(question)) > 1:
+            answer = self.answer(question, history, filters, k)
+            yield from answer.text.splitlines(keepends=True)
+            yield answer
+            return
         start = time.perf_counter()
         request, _, timings = self._prepare(question, history, filters, k)
         t = time.perf_counter()

@@ -1,0 +1,72 @@
+"""Question handling that needs no model: language, question types, follow-ups, two-part questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import Answer, Citation
+from assistant.query import QueryBuilder, detect_language, split_question
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Which CVL territories joined phase 2?", "en"),
+        ("Combien de territoires d'industrie compte le Grand Est ?", "fr"),
+        ("Quels dispositifs pour une usine à Issoudun ?", "fr"),
+        ("How much will the Banque des Territoires invest?", "en"),
+    ],
+)
+def test_language(question: str, language: str) -> None:
+    assert detect_language(question) == language
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Combien de territoires d'industrie compte le Grand Est ?", "number"),
+        ("Quel est le budget national de la phase 2 ?", "amount"),
+        ("Quand le programme a-t-il été lancé ?", "date"),
+        ("Which CVL territories joined phase 2?", "list"),
+        ("Où s'est tenue la deuxième assemblée générale ?", "place"),
+        ("Le comité de pilotage, c'était le deuxième ou le troisième ?", "fact"),
+        ("Qu'est-ce qu'un Territoire d'industrie ?", "definition"),
+        ("I run a factory in Issoudun; what support can I get?", "scheme"),
+    ],
+)
+def test_question_kind(question: str, kind: str) -> None:
+    assert QueryBuilder().build(question).kind == kind
+
+
+def test_acronyms_and_english_terms_are_expanded() -> None:
+    query = QueryBuilder().build("Which CVL territories joined phase 2?")
+    assert "Centre-Val de Loire" in query.text and "territoires" in query.text
+    assert query.regions == ["Centre-Val de Loire"]
+
+
+def test_follow_up_carries_the_previous_question() -> None:
+    history = [{"role": "user", "content": "Combien de territoires fragiles sont accompagnés ?"},
+               {"role": "assistant", "content": "25 territoires [1]"}]
+    query = QueryBuilder().build("Pendant combien de temps ?", history)
+    assert query.followup and "fragiles" in query.text and query.focus.startswith("Pendant")
+    assert not QueryBuilder().build("Quels sont les quatre axes de la phase 2 ?", history).followup
+
+
+def test_two_part_questions_are_split() -> None:
+    assert split_question("What is the AdCF, and who was its president?") == ["What is the AdCF?", "who was its president?"]
+    assert split_question("Which CVL territories joined phase 2?") == ["Which CVL territories joined phase 2?"]
+    assert split_question("Combien de territoires et quand ?") == ["Combien de territoires et quand ?"]
+
+
+def test_combined_answer_renumbers_citations() -> None:
+    def part(text: str, source: str, abstained: bool = False) -> Answer:
+        cites = [] if abstained else [Citation(1, source, "d", "t", "2019", None, "q", 0, 1, 0.5)]
+        return Answer(question="?", text=text, citations=cites, abstained=abstained, language="en",
+                      timings={"total": 10.0})
+
+    combined = Answer.combine("a and b?", [part("A [1]", "x.txt"), part("B [1]", "y.txt")])
+    assert combined.text == "A [1]\nB [2]"
+    assert [(c.n, c.source) for c in combined.citations] == [(1, "x.txt"), (2, "y.txt")]
+    assert combined.timings["total"] == 20.0 and not combined.abstained
+    only = Answer.combine("a and b?", [part("A [1]", "x.txt"), part("none", "", abstained=True)])
+    assert only.text == "A [1]" and not only.abstained
