@@ -154,6 +154,9 @@ def ask(
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         click.echo(answer.to_markdown().rstrip())
+    for warning in answer.warnings:
+        if not warning.startswith("abstained:"):
+            click.echo(f"Warning: {warning}", err=True)
 
 
 @cli.command()

@@ -29,6 +29,10 @@ from knowledge.settings import Settings, enforce_offline, load_settings
 __all__ = ["Assistant", "DocumentInfo"]
 
 DocumentInfo = StoredDocument
+EMPTY_KNOWLEDGE_BASE = (
+    "the knowledge base is empty: ingest documents first (`tia ingest --bundled` for the bundled corpus, "
+    "or `tia ingest PATH`)"
+)
 _MAX_QUESTION = 2000
 
 
@@ -157,6 +161,8 @@ class Assistant:
         timings["answer"] = _ms(t)
         timings["total"] = _ms(start)
         answer.timings = timings
+        if not request.passages and not self.kb.documents.all():
+            answer.warnings.append(EMPTY_KNOWLEDGE_BASE)
         return answer
 
     def stream(

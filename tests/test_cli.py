@@ -158,3 +158,11 @@ def test_chat_resolves_a_follow_up(cli_data: Path) -> None:
     first_answer, second_answer = turns[-3], turns[-2]
     assert "Perche Industrie" in first_answer
     assert "Berry-Sologne" in second_answer and "Perche Industrie" not in second_answer
+
+
+@pytest.mark.slow
+def test_ask_on_an_empty_knowledge_base_says_what_to_do(tmp_path: Path) -> None:
+    out = run(["ask", "Combien de territoires ?"], tmp_path / "empty")
+    assert out.returncode == 0
+    assert "pas trouvé" in out.stdout
+    assert "tia ingest --bundled" in out.stderr
