@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from knowledge.errors import ConfigError
+
 __all__ = ["Filters"]
+
+_ISO = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,12 @@ class Filters:
     regions: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None and not _ISO.match(value):
+                raise ConfigError(f"{name}: expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
 
     @property
     def is_empty(self) -> bool:

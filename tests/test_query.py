@@ -70,3 +70,14 @@ def test_combined_answer_renumbers_citations() -> None:
     assert combined.timings["total"] == 20.0 and not combined.abstained
     only = Answer.combine("a and b?", [part("A [1]", "x.txt"), part("none", "", abstained=True)])
     assert only.text == "A [1]" and not only.abstained
+
+
+def test_filters_reject_malformed_dates() -> None:
+    from knowledge.errors import ConfigError
+    from knowledge.filters import Filters
+
+    assert Filters(date_from="2019-09", date_to="2025").date_to == "2025"
+    with pytest.raises(ConfigError, match="date_from"):
+        Filters(date_from="2019-13")
+    with pytest.raises(ConfigError, match="date_to"):
+        Filters(date_to="sept 2019")
