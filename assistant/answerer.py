@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from assistant.answer import Answer, Passage
+from assistant.answer import Answer, Citation, Passage
 from knowledge.filters import Filters
 
 __all__ = ["AnswerRequest", "Answerer", "DocumentTextLookup"]
@@ -32,6 +32,30 @@ class AnswerRequest:
     regions: list[str] = field(default_factory=list)  # canonical regions the question names
     focus: str = ""  # the current question alone, expanded (differs from `query` for follow-ups)
     filters: Filters | None = None  # the filters retrieval ran with (the scheme catalogue applies them too)
+
+
+    def reply(
+        self,
+        text: str,
+        citations: list[Citation],
+        *,
+        abstained: bool,
+        language: str,
+        answerer: str,
+        warnings: list[str] | None = None,
+    ) -> Answer:
+        """The `Answer` to this request: its question, query and passages, with the given text."""
+        return Answer(
+            question=self.question,
+            text=text,
+            citations=citations,
+            abstained=abstained,
+            language=language,
+            passages=list(self.passages),
+            warnings=list(warnings or []),
+            query=self.query,
+            answerer=answerer,
+        )
 
 
 class Answerer(Protocol):

@@ -608,13 +608,4 @@ class ExtractiveAnswerer:
         return answer
 
     def _answer(self, request: AnswerRequest, lang: str, text: str, citations: list[Citation], abstained: bool) -> Answer:
-        return Answer(
-            question=request.question,
-            text=text,
-            citations=citations,
-            abstained=abstained,
-            language=lang,
-            passages=list(request.passages),
-            query=request.query,
-            answerer=self.name,
-        )
+        return request.reply(text, citations, abstained=abstained, language=lang, answerer=self.name)

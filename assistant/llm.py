@@ -463,16 +463,8 @@ class LLMAnswerer:
         self, request: AnswerRequest, lang: str, text: str, citations: list[Citation], abstained: bool,
         warnings: list[str],
     ) -> Answer:
-        return Answer(
-            question=request.question,
-            text=text,
-            citations=citations,
-            abstained=abstained,
-            language=lang,
-            passages=list(request.passages),
-            warnings=warnings,
-            query=request.query,
-            answerer=self.name,
+        return request.reply(
+            text, citations, abstained=abstained, language=lang, answerer=self.name, warnings=warnings
         )
 
 

@@ -257,16 +257,7 @@ def answer_schemes(
             break
     if not citations:
         return None
-    return Answer(
-        question=request.question,
-        text=text,
-        citations=citations,
-        abstained=False,
-        language=lang,
-        passages=list(request.passages),
-        query=request.query,
-        answerer="extractive",
-    )
+    return request.reply(text, citations, abstained=False, language=lang, answerer="extractive")
 
 
 def _same_offer(a: Scheme, b: Scheme) -> bool:
