@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -157,6 +157,15 @@ class ExtractiveAnswerer:
                 if u.end > passage.start and u.start < passage.end and (u.doc_id, u.index) not in seen:
                     seen.add((u.doc_id, u.index))
                     out.append((u, doc, v, passage))
+        # The rest of the retrieved documents too: the answer is often a few lines away from the
+        # chunk that matched. These units carry no chunk of their own (chunk_id "", rank 0).
+        for passage in {p.doc_id: p for p in reversed(request.passages)}.values():
+            doc, units, vectors = self.units.document(passage.doc_id)
+            outside = replace(passage, chunk_id="", rank=0)
+            for u, v in zip(units, vectors, strict=True):
+                if (u.doc_id, u.index) not in seen:
+                    seen.add((u.doc_id, u.index))
+                    out.append((u, doc, v, outside))
         return out
 
     def _coverage(self, terms: list[str], unit_terms: set[str], boost: set[str] | frozenset[str] = frozenset()) -> float:
@@ -224,7 +233,7 @@ class ExtractiveAnswerer:
             score = 0.45 * dense_n + 0.55 * lexical
             if q_pairs:
                 score += 0.15 * len(q_pairs & self._bigrams(tokens)) / len(q_pairs)
-            score += 0.04 / passage.rank
+            score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
                 score -= 0.15
