@@ -111,6 +111,7 @@ class ExtractiveAnswerer:
         self._n_units = 0
         self._vocab_key: tuple[str, ...] = ()
         self._words: set[str] = set()
+        self._folded_texts: list[str] = []
         self._tokens: dict[tuple[str, int], list[str]] = {}
         self._title_like: dict[tuple[str, int], bool] = {}
 
@@ -133,6 +134,7 @@ class ExtractiveAnswerer:
         df: Counter[str] = Counter()
         words: set[str] = set()
         n = 0
+        self._folded_texts = [fold(doc.text) for doc, _, _ in self.units.all()]
         for doc, units, _ in self.units.all():
             words.update(fold(w) for w in re.findall(r"[^\W\d_]+", doc.text))
             for u in units:
@@ -317,7 +319,7 @@ class ExtractiveAnswerer:
         out = []
         for m in NUMBERED_STAGE.finditer(request.question):
             phrase = fold(m.group(0))
-            if not any(phrase in fold(doc.text) for doc, _, _ in self.units.all()):
+            if not any(phrase in text for text in self._folded_texts):
                 out.append(m.group(0))
         return out
 
