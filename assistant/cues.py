@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from knowledge.lexical import fold
+
 __all__ = [
     "CLAUSE",
     "DAY_MONTH",
@@ -32,6 +34,7 @@ __all__ = [
     "SINGULAR",
     "UNTIL",
     "date_precision",
+    "stage_numbers",
 ]
 
 HAS_NUMBER = re.compile(
@@ -97,3 +100,19 @@ CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
 SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
 NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
 REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
+
+
+_STAGE_ORDINALS = {
+    "premiere": "1", "premier": "1", "first": "1", "1re": "1", "1ere": "1", "1er": "1",
+    "deuxieme": "2", "seconde": "2", "second": "2", "2e": "2", "2eme": "2",
+    "troisieme": "3", "third": "3", "3e": "3", "3eme": "3",
+    "quatrieme": "4", "fourth": "4", "4e": "4", "4eme": "4",
+}
+_STAGE = re.compile(
+    r"\b(?:phase|etape|stage|acte|act)\s+(\d+)\b|\b(" + "|".join(_STAGE_ORDINALS) + r")\s+(?:phase|etape|stage|acte|act)\b"
+)
+
+
+def stage_numbers(text: str) -> set[str]:
+    """The numbered stages a text names: 'la phase 1', 'cette seconde phase', 'the second phase' -> {'1'}, {'2'}, {'2'}."""
+    return {m.group(1) or _STAGE_ORDINALS[m.group(2)] for m in _STAGE.finditer(fold(text))}

@@ -42,6 +42,7 @@ from assistant.cues import (
     SINGULAR,
     UNTIL,
     date_precision,
+    stage_numbers,
 )
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
@@ -114,6 +115,8 @@ class ExtractiveAnswerer:
         self._folded_texts: list[str] = []
         self._tokens: dict[tuple[str, int], list[str]] = {}
         self._title_like: dict[tuple[str, int], bool] = {}
+        self._subjects: dict[str, tuple[frozenset[str], frozenset[tuple[str, str]]]] = {}
+        self._stages: dict[str, list[frozenset[str]]] = {}
 
     def _unit_tokens(self, unit: Unit) -> list[str]:
         key = (unit.doc_id, unit.index)
@@ -170,9 +173,15 @@ class ExtractiveAnswerer:
                     out.append((u, doc, v, outside))
         return out
 
-    def _coverage(self, terms: list[str], unit_terms: set[str], boost: set[str] | frozenset[str] = frozenset()) -> float:
-        """Share of the query terms' weight (idf, doubled for `boost` terms) found in a unit."""
-        weights = {t: self._idf(t) * (2.0 if t in boost else 1.0) for t in terms}
+    def _coverage(
+        self,
+        terms: list[str],
+        unit_terms: set[str],
+        boost: set[str] | frozenset[str] = frozenset(),
+        damp: set[str] | frozenset[str] = frozenset(),
+    ) -> float:
+        """Share of the query terms' weight (idf, doubled for `boost` terms, a third for `damp` ones) found in a unit."""
+        weights = {t: self._idf(t) * (2.0 if t in boost else 1 / 3 if t in damp else 1.0) for t in terms}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in unit_terms) / total if total else 0.0
 
@@ -198,6 +207,9 @@ class ExtractiveAnswerer:
 
     def _score(self, request: AnswerRequest, qvec: np.ndarray) -> list[_Scored]:
         self._stats()
+        # The regions a question names say where to look, not what to find: they weigh as a filter
+        # (every sentence of a document about the region has them), the other words as the content.
+        region_terms = self._region_terms(request.regions)
         q_terms = self._terms(request.query)
         f_terms = self._terms(request.focus) if request.focus and request.focus != request.query else []
         boost: set[str] = set()
@@ -214,11 +226,14 @@ class ExtractiveAnswerer:
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
         years = set(HAS_YEAR.findall(request.question))
+        q_stages = stage_numbers(request.question)
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
             tokens = self._unit_tokens(unit)
-            u_terms = set(tokens)
+            # The region a document is about is said once, in its title: every sentence of it speaks of it.
+            subject_terms, subject_pairs = self._document_subject(doc)
+            u_terms = set(tokens) | subject_terms
             heading = self._heading(unit)
             ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
             if unit.intro:
@@ -227,20 +242,28 @@ class ExtractiveAnswerer:
                 intro = self._intro_of(unit)
                 if intro is not None:
                     ctx_terms = ctx_terms | set(self._unit_tokens(intro))
-            lexical = max(self._coverage(q_terms, u_terms, boost), 0.85 * self._coverage(q_terms, ctx_terms, boost))
+            lexical = max(
+                self._coverage(q_terms, u_terms, boost, region_terms),
+                0.85 * self._coverage(q_terms, ctx_terms, boost, region_terms),
+            )
             if f_terms:
-                lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms, boost)
+                lexical = 0.4 * lexical + 0.6 * self._coverage(f_terms, ctx_terms, boost, region_terms)
             lexical *= shrink
+            if region_terms and not region_terms <= ctx_terms:
+                lexical *= 0.85
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
             score = 0.45 * dense_n + 0.55 * lexical
             if q_pairs:
-                score += 0.15 * len(q_pairs & self._bigrams(tokens)) / len(q_pairs)
+                score += 0.15 * len(q_pairs & (self._bigrams(tokens) | subject_pairs)) / len(q_pairs)
             score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
                 score -= 0.15
             elif len(tokens) <= 3 and unit.kind != "item" and not unit.intro:
                 score -= 0.15  # "Territoires d'industrie :" says nothing by itself
+            if q_stages and (stages := self._stages_of(unit)):
+                # "phase 1" asked: a sentence (or list) about the first phase, not the second
+                score += 0.08 if stages & q_stages else -0.15
             if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
                 score -= 0.08
             if request.kind == "number" and HAS_NUMBER.search(unit.text):
@@ -257,11 +280,47 @@ class ExtractiveAnswerer:
                     score += 0.1
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
-                if list_focus and unit.intro and list_focus in u_terms:
-                    score += 0.2
+                intro = unit if unit.intro else self._intro_of(unit)
+                if list_focus and intro is not None and list_focus in self._unit_tokens(intro):
+                    score += 0.2  # the list the question names: "quels axes ?" -> "4 axes majeurs :" and its items
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _region_terms(self, regions: list[str]) -> frozenset[str]:
+        from assistant.query import Glossary
+
+        names = set(regions) | {a for a, e in Glossary.load().acronyms.items() if e in regions}
+        return frozenset(t for name in names for t in self.analyzer(name))
+
+    def _document_subject(self, doc: StoredDocument) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """The terms (and adjacent pairs) of the region a document is about: its only region, or the
+        regions its title names."""
+        subject = self._subjects.get(doc.doc_id)
+        if subject is None:
+            from knowledge.regions import find_regions
+
+            titled = find_regions(doc.title)
+            regions = doc.regions if len(doc.regions) == 1 else [r for r in doc.regions if r in titled]
+            pieces = [self.analyzer(region) for region in regions]
+            subject = self._subjects[doc.doc_id] = (
+                frozenset(t for p in pieces for t in p),
+                frozenset(pair for p in pieces for pair in self._bigrams(p)),
+            )
+        return subject
+
+    def _stages_of(self, unit: Unit) -> frozenset[str]:
+        """The numbered stages a unit speaks of: the ones it names, else the last ones its document
+        named before it ("la seconde phase du programme ... Il se focalise sur 4 axes majeurs :")."""
+        stages = self._stages.get(unit.doc_id)
+        if stages is None:
+            _, units, _ = self.units.document(unit.doc_id)
+            stages, current = [], frozenset[str]()
+            for u in units:
+                current = frozenset(stage_numbers(u.text)) or current
+                stages.append(current)
+            self._stages[unit.doc_id] = stages
+        return stages[unit.index]
 
     def _is_title_like(self, unit: Unit, doc: StoredDocument) -> bool:
         """A sentence that mostly repeats the document's title ('Le point sur le programme ...')."""
@@ -416,6 +475,11 @@ class ExtractiveAnswerer:
                 terms = self._terms(request.focus or request.question)
                 return [max(items, key=lambda u: (self._coverage(terms, set(self.analyzer(u.text))), -u.index))]
             return ([intro] if intro else []) + items
+        following = units[best.unit.index + 1] if best.unit.index + 1 < len(units) else None
+        if wants_list and following is not None and following.intro:
+            # "de nombreux projets ont été portés [...]. On peut citer comme exemple :" and its list
+            items = [u for u in units if u.list_id == following.index + 1]
+            return [best.unit, following, *items]
         return [best.unit]
 
     def _citation(self, n: int, s: _Scored, start: int, end: int) -> Citation:
@@ -493,9 +557,8 @@ class ExtractiveAnswerer:
         else:
             start, end = spans[0].start, spans[-1].end
             citation = self._citation(1, best, start, end)
-            lines = [s.text.strip() for s in spans]
-            head = lines[0] if spans[0].intro else ""
-            items = lines[1:] if head else lines
+            head = " ".join(s.text.strip() for s in spans if s.kind != "item")  # the intro, and the sentence before it
+            items = [s.text.strip() for s in spans if s.kind == "item"]
             prefix = self._according(best.doc) if lang == "en" else ""
             text = f"{prefix}{head} [1]\n" + "\n".join(items) if head else f"{prefix}[1]\n" + "\n".join(items)
         return self._answer(request, lang, text, [citation], abstained=False)
@@ -560,6 +623,8 @@ class ExtractiveAnswerer:
             # ("le deuxième ou le troisième comité ?" -> the ordinal figures' "comité").
             q_stems = set(self.analyzer(request.question))
             ordinal = bool(ORDINAL_WORDS.search(request.question))
+            if not ordinal and request.kind not in ("number", "amount"):
+                return None  # "qu'ont créé les territoires ?" asks for no figure of territories
             focus = next(
                 (
                     stem

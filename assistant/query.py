@@ -167,7 +167,7 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(qui|who|whom)\b", t):
         return "person"
     if re.search(r"\b(quels|quelles|lesquels|lesquelles|liste|list|which|what are|name the|cite|enumer|exemples?|examples?|"
-                 r"lister|axes|conventions)\b", t):
+                 r"lister|axes|conventions|quelques|(?:what|which) (?:were|are) some)\b", t):
         return "list"
     return "fact"
 

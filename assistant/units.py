@@ -16,7 +16,7 @@ import numpy as np
 from knowledge.base import KnowledgeBase
 from knowledge.docstore import StoredDocument
 
-__all__ = ["Unit", "split_units", "UnitIndex"]
+__all__ = ["Unit", "split_units", "embedding_texts", "UnitIndex"]
 
 _ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
 # A sentence ends at . ! ? … followed by space and an upper-case letter, digit or quote;
@@ -85,6 +85,21 @@ def split_units(doc_id: str, text: str) -> list[Unit]:
     return out
 
 
+# Bumped when what is embedded for a unit changes, so that cached vectors are not reused.
+_EMBEDDING_LAYOUT = "v2"
+
+
+def embedding_texts(units: list[Unit]) -> list[str]:
+    """What is embedded for each unit: a list item with its list's intro, since "- Issoudun" or
+    "- Innovation : création de ..." means little without "12 territoires sont lauréats :" or
+    "exemples d'actions lancées depuis un an :"."""
+    out = []
+    for u in units:
+        intro = units[u.list_id - 1] if u.kind == "item" and u.list_id > 0 and units[u.list_id - 1].intro else None
+        out.append(f"{intro.text} {u.text}" if intro else u.text)
+    return out
+
+
 class UnitIndex:
     """Units of all stored documents with their embeddings; refreshed when documents change."""
 
@@ -96,7 +111,7 @@ class UnitIndex:
     @property
     def cache_dir(self) -> Path:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.kb.embedder.model_id)
-        return self.kb.settings.data_dir / "units" / slug
+        return self.kb.settings.data_dir / "units" / _EMBEDDING_LAYOUT / slug
 
     def refresh(self) -> None:
         docs = {d.doc_id: d for d in self.kb.documents.all()}
@@ -116,7 +131,7 @@ class UnitIndex:
                 return cached
         if not units:
             return np.zeros((0, self.kb.embedder.dimension), dtype=np.float32)
-        vectors = np.asarray(self.kb.embedder.embed_documents([u.text for u in units]), dtype=np.float32)
+        vectors = np.asarray(self.kb.embedder.embed_documents(embedding_texts(units)), dtype=np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
         np.save(tmp, vectors)

@@ -143,3 +143,25 @@ def test_english_follow_up_asks_for_the_end_year(corpus_assistant) -> None:
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
     a2 = corpus_assistant.answer("Until which year?", history=history)
     assert "2027" in a2.text and a2.language == "en"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Quels projets ont été menés en phase 1 dans la région CVL ?", "Which projects were carried out in phase 1 in the CVL region?"],
+)
+def test_numbered_stage_picks_the_list_of_that_stage(corpus_assistant, question: str) -> None:
+    # The CVL document lists phase-2 laureates and phase-1 examples; "phase 1" must not get the laureates.
+    answer = corpus_assistant.answer(question)
+    assert "phase 1" in answer.text and "On peut citer comme exemple" in answer.text
+    for example in ("fabrication additive", "gestion prévisionnelle des emplois", "sobriété foncière"):
+        assert example in answer.text
+    assert "Issoudun" not in answer.text
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_list_item_is_read_with_its_intro(corpus_assistant) -> None:
+    # "- Innovation : création de ..." answers only with its intro "actions lancées depuis un an :" in mind.
+    answer = corpus_assistant.answer("What did the CVL territories create for innovation in the last year?")
+    assert "maison internationale de la cosmétique" in answer.text
+    assert "Issoudun" not in answer.text
+    assert_exact_citations(corpus_assistant, answer)

@@ -81,3 +81,20 @@ def test_filters_reject_malformed_dates() -> None:
         Filters(date_from="2019-13")
     with pytest.raises(ConfigError, match="date_to"):
         Filters(date_to="sept 2019")
+
+
+@pytest.mark.parametrize(
+    ("text", "stages"),
+    [
+        ("Au cours de la phase 1 (2018-2023)", {"1"}),
+        ("12 territoires sont lauréats de cette seconde phase du programme", {"2"}),
+        ("What did the second phase change?", {"2"}),
+        ("La phase 2, lancée en février 2024", {"2"}),
+        ("la première phase et la phase 2", {"1", "2"}),
+        ("Le programme vise à appuyer le développement", set()),
+    ],
+)
+def test_stage_numbers(text: str, stages: set[str]) -> None:
+    from assistant.cues import stage_numbers
+
+    assert stage_numbers(text) == stages

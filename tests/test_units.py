@@ -1,0 +1,27 @@
+"""Answer units: sentences and list items with exact offsets, and what is embedded for each."""
+
+from __future__ import annotations
+
+from assistant.units import embedding_texts, split_units
+
+TEXT = (
+    "Le programme vise à appuyer le développement. Il se focalise sur 4 axes majeurs :\n"
+    "- Accélérer la transition écologique\n"
+    "- Mobiliser le foncier industriel\n"
+    "Depuis 2023, trois missions ont eu lieu.\n"
+)
+
+
+def test_units_are_exact_spans_with_lists_and_intros() -> None:
+    units = split_units("d", TEXT)
+    assert [u.kind for u in units] == ["sentence", "sentence", "item", "item", "sentence"]
+    assert all(TEXT[u.start : u.end] == u.text for u in units)
+    assert [u.intro for u in units] == [False, True, False, False, False]
+    assert units[2].list_id == units[3].list_id == 2 and units[4].list_id == -1
+
+
+def test_list_items_are_embedded_with_their_intro() -> None:
+    units = split_units("d", TEXT)
+    texts = embedding_texts(units)
+    assert texts[2] == "Il se focalise sur 4 axes majeurs : - Accélérer la transition écologique"
+    assert texts[0] == units[0].text and texts[4] == units[4].text
