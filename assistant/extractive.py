@@ -10,6 +10,7 @@ answers the question, it says so (abstains).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -82,6 +83,25 @@ def format_date(value: str | None, language: str) -> str:
         return f"{int(parts[2])} {month} {parts[0]}"
     except (ValueError, IndexError):
         return value
+
+
+# "combien de territoires", "how many industrial territories": the counted noun phrase.
+_COUNTED = re.compile(
+    r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|nombre\s+(?:de|d')\s*|(?P<en>how many\s+|number of\s+))"
+    r"(?P<words>[a-z]+(?:\s+[a-z]+){0,2})"
+)
+# "quels grands axes", "which new territories": the named noun phrase of a which/what question.
+_NAMED = re.compile(
+    r"\b(?:quel|quelle|quels|quelles|(?P<en>which|what))\s+(?:are\s+the\s+|were\s+the\s+|sont\s+les\s+)?"
+    r"(?:(?:grands?|grandes?|principa(?:l|ux|les?)|differents?|differentes?|nouveaux|nouvelles?|main|"
+    r"big|new|first|three|four|five|two|trois|quatre|cinq|deux|\d+)\s+)*"
+    r"(?!est\b|sont\b|is\b|are\b|was\b|were\b)(?P<words>[a-z]+(?:\s+[a-z]+){0,2})"
+)
+# Where an English noun phrase ends.
+_ENGLISH_STOP = frozenset(
+    """are were is was did do does have has had in of on at there will would can could the to for from by with
+    and or that which who joined signed been be""".split()
+)
 
 
 @dataclass
@@ -449,9 +469,11 @@ class ExtractiveAnswerer:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
             if focus:  # "136 Territoires" answers "combien de territoires" better than "6 mars ... Territoires"
                 with_figure.sort(key=lambda s: (self._figure_for(s.unit, focus) is None, -s.score))
-            scored = with_figure + [s for s in scored if s not in with_figure]
-            if self._off_scope(request, scored[0]):
-                return self._abstain(request, lang, scored, "off scope")
+            # A figure for another region (or a regional one for a national question) is no answer.
+            in_scope = [s for s in with_figure if not self._off_scope(request, s)]
+            if not in_scope:
+                return self._abstain(request, lang, with_figure + [s for s in scored if s not in with_figure], "off scope")
+            scored = in_scope + [s for s in scored if s not in in_scope]
         if scored[0].unit.kind == "heading":
             body = [s for s in scored if s.unit.doc_id == scored[0].unit.doc_id and s.unit.kind != "heading"
                     and self._heading(s.unit) == scored[0].unit]
@@ -571,37 +593,29 @@ class ExtractiveAnswerer:
 
     def _count_stem(self, request: AnswerRequest) -> str | None:
         """What a 'how many' question counts: 'combien de territoires' -> 'territoir' (None for 'how long')."""
-        text = fold(request.focus or request.question)
-        m = re.search(
-            r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text
-        )
-        if not m or m.group(1) in ("temps", "time", "fois", "times"):
-            return None
-        from assistant.query import Glossary
-
-        word = Glossary.load().en_fr.get(m.group(1), m.group(1)).split()[0]
-        stems = self.analyzer(word)
-        return stems[0] if stems else None
+        return self._noun_stem(_COUNTED.search(fold(request.focus or request.question)))
 
     def _focus_stem(self, request: AnswerRequest) -> str | None:
-        """The thing a question counts or names: 'combien de territoires' -> 'territoir'."""
+        """The thing a question counts or names: 'combien de territoires', 'quels grands axes' -> 'territoir', 'ax'."""
+        text = fold(request.focus or request.question)
+        return self._noun_stem(_COUNTED.search(text) or _NAMED.search(text))
+
+    def _noun_stem(self, match: re.Match[str] | None) -> str | None:
+        """The stem of the noun a _COUNTED or _NAMED match ends on. English puts adjectives first
+        ('how many industrial territories'), French after ('combien de territoires industriels')."""
+        if not match:
+            return None
+        words = match.group("words").split()
+        if match.group("en"):
+            words = list(itertools.takewhile(lambda w: w not in _ENGLISH_STOP, words)) or words[:1]
+            word = words[-1]
+        else:
+            word = words[0]
+        if word in ("temps", "time", "fois", "times"):
+            return None
         from assistant.query import Glossary
 
-        text = fold(request.focus or request.question)
-        m = re.search(
-            r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|how many\s+|nombre\s+(?:de|d')\s*|number of\s+)([a-z]+)", text
-        )
-        if not m:
-            m = re.search(
-                r"\b(?:quel|quelle|quels|quelles|which|what)\s+(?:are\s+the\s+|were\s+the\s+|sont\s+les\s+)?"
-                r"(?:(?:grands?|grandes?|principa(?:l|ux|les?)|differents?|differentes?|nouveaux|nouvelles?|main|"
-                r"big|new|first|three|four|five|two|trois|quatre|cinq|deux|\d+)\s+)*"
-                r"(?!est\b|sont\b|is\b|are\b|was\b|were\b)([a-z]+)",
-                text,
-            )
-        if not m:
-            return None
-        word = Glossary.load().en_fr.get(m.group(1), m.group(1)).split()[0]
+        word = Glossary.load().en_fr.get(word, word).split()[0]
         stems = self.analyzer(word)
         return stems[0] if stems else None
 

@@ -165,3 +165,18 @@ def test_list_item_is_read_with_its_intro(corpus_assistant) -> None:
     assert "maison internationale de la cosmétique" in answer.text
     assert "Issoudun" not in answer.text
     assert_exact_citations(corpus_assistant, answer)
+
+
+def test_english_count_takes_the_noun_after_its_adjectives(corpus_assistant) -> None:
+    # "how many industrial territories" counts territories, not "industrial" things
+    answer = corpus_assistant.answer("How many industrial territories does the Grand Est region have?")
+    assert "15 territoires" in answer.text
+    assert cited_sources(answer) == {"000_1b396a36e8a233e6.txt"}
+
+
+def test_english_follow_up_with_everyday_words(corpus_assistant) -> None:
+    first = "How many industrial territories are there in Grand Est?"
+    a1 = corpus_assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer("Which of them already had their own protocol?", history=history)
+    assert "Sud-Alsace" in a2.text and "Bazancourt-Pomacle" in a2.text
