@@ -8,6 +8,7 @@ and abstention rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from knowledge.lexical import fold
 
@@ -35,6 +36,11 @@ __all__ = [
     "UNTIL",
     "date_precision",
     "stage_numbers",
+    "ANAPHOR",
+    "INLINE_LIST",
+    "RANK_Q",
+    "NUMBER_WORDS",
+    "stated_counts",
 ]
 
 HAS_NUMBER = re.compile(
@@ -116,3 +122,40 @@ _STAGE = re.compile(
 def stage_numbers(text: str) -> set[str]:
     """The numbered stages a text names: 'la phase 1', 'cette seconde phase', 'the second phase' -> {'1'}, {'2'}, {'2'}."""
     return {m.group(1) or _STAGE_ORDINALS[m.group(2)] for m in _STAGE.finditer(fold(text))}
+
+
+# A sentence that opens on a pronoun or a demonstrative speaks of what the sentence before it named.
+ANAPHOR = re.compile(
+    r"^\W*(ceux-ci|celles-ci|celui-ci|celle-ci|ils|elles|il|elle|ces|cette|ce|cet|ceci|cela|they|these|this|it)\b", re.I
+)
+# "quel rang ?", "what rank?": an ordinal answers.
+RANK_Q = re.compile(r"\b(rang|classement|position|rank|ranking|place)\b", re.I)
+NUMBER_WORDS = {
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
+    "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+}
+_COUNT = re.compile(
+    r"(?<![\d,.])\b(\d+|" + "|".join(w for w in NUMBER_WORDS if NUMBER_WORDS[w] > 1)
+    + r")\s+([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})",
+    re.I,
+)
+
+
+def stated_counts(text: str, stem_of: Callable[[str], str], stem: str) -> set[int]:
+    """The counts a text gives of a thing: ('Trois nouveaux territoires rejoignent ...', 'territoir') -> {3}.
+
+    A number (digits or a number word), then the thing within its next three words.
+    """
+    counts = set()
+    for m in _COUNT.finditer(text):
+        number = m.group(1).lower()
+        value = int(number) if number.isdigit() else NUMBER_WORDS[number]
+        if any(stem_of(w) == stem for w in re.split(r"[\s'’]+", m.group(2))):
+            counts.add(value)
+    return counts
+
+
+# A sentence that lists after a colon: "... : Vendée-Est ; Lamballe Terre et Mer ; Saint-Brieuc Baie d'Armor."
+INLINE_LIST = re.compile(r":\s*[^:]+?(?:[,;]|\bet\b)[^:]+?(?:[,;]|\bet\b)")

@@ -44,6 +44,10 @@ from assistant.cues import (
     UNTIL,
     date_precision,
     stage_numbers,
+    stated_counts,
+    ANAPHOR,
+    INLINE_LIST,
+    RANK_Q,
 )
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
@@ -247,6 +251,9 @@ class ExtractiveAnswerer:
         list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
         years = set(HAS_YEAR.findall(request.question))
         q_stages = stage_numbers(request.question)
+        rank_q = bool(RANK_Q.search(request.question))
+        count_focus = self._focus_stem(request)
+        q_counts = stated_counts(request.focus or request.question, self._stem_fr, count_focus) if count_focus else set()
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -254,6 +261,7 @@ class ExtractiveAnswerer:
             # The region a document is about is said once, in its title: every sentence of it speaks of it.
             subject_terms, subject_pairs = self._document_subject(doc)
             u_terms = set(tokens) | subject_terms
+            unit_pairs = self._bigrams(tokens) | subject_pairs
             heading = self._heading(unit)
             ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
             if unit.intro:
@@ -262,6 +270,9 @@ class ExtractiveAnswerer:
                 intro = self._intro_of(unit)
                 if intro is not None:
                     ctx_terms = ctx_terms | set(self._unit_tokens(intro))
+            elif (antecedent := self._antecedent(unit)) is not None:
+                ctx_terms = ctx_terms | set(self._unit_tokens(antecedent))
+                unit_pairs = unit_pairs | self._bigrams(self._unit_tokens(antecedent))
             lexical = max(
                 self._coverage(q_terms, u_terms, boost, region_terms),
                 0.85 * self._coverage(q_terms, ctx_terms, boost, region_terms),
@@ -274,7 +285,7 @@ class ExtractiveAnswerer:
             dense_n = min(max((dense - 0.76) / 0.14, 0.0), 1.0)
             score = 0.45 * dense_n + 0.55 * lexical
             if q_pairs:
-                score += 0.15 * len(q_pairs & (self._bigrams(tokens) | subject_pairs)) / len(q_pairs)
+                score += 0.15 * len(q_pairs & unit_pairs) / len(q_pairs)
             score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
@@ -292,12 +303,20 @@ class ExtractiveAnswerer:
                 score += 0.1
             if request.kind == "place" and PLACE.search(unit.text):
                 score += 0.08
-            if request.kind == "definition" and DEFINES.search(unit.text):
-                score += 0.1
+            if request.kind == "definition":
+                # "Ceux-ci sont des ..." defines; a late "vise à" less so; a sentence that only names the thing, not at all
+                defines = DEFINES.search(unit.text)
+                score += (0.3 if defines.start() < 40 else 0.1) if defines else -0.15
+            if rank_q and ORDINAL_WORDS.search(unit.text):
+                score += 0.12
+            if q_counts and (u_counts := self._counts_of(unit, count_focus)):
+                score += 0.1 if u_counts & q_counts else -0.12  # "which three territories" is not "12 territoires :"
             if request.kind == "date":
                 score += date_precision(unit.text)
                 if until and UNTIL.search(unit.text):
                     score += 0.1
+            if request.kind == "list" and unit.kind == "sentence" and INLINE_LIST.search(unit.text):
+                score += 0.06  # "... trois nouveaux Territoires d'industrie : Vendée-Est ; Lamballe ... ; Saint-Brieuc ..."
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
                 intro = unit if unit.intro else self._intro_of(unit)
@@ -306,6 +325,27 @@ class ExtractiveAnswerer:
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _stem_fr(self, word: str) -> str:
+        """The stem of a word, an English one through its French translation: 'territories' -> 'territoir'."""
+        from assistant.query import Glossary
+
+        word = Glossary.load().en_fr.get(word.lower(), word).split()[0]
+        return (self.analyzer(word) or [""])[0]
+
+    def _counts_of(self, unit: Unit, stem: str) -> set[int]:
+        """How many of the thing a unit says there are; a list item says what its intro says."""
+        if unit.kind == "item" and (intro := self._intro_of(unit)) is not None:
+            unit = intro
+        return stated_counts(unit.text, lambda w: (self.analyzer(w) or [""])[0], stem)
+
+    def _antecedent(self, unit: Unit) -> Unit | None:
+        """The sentence a 'Ceux-ci sont ...' or 'Il se focalise ...' refers back to."""
+        if unit.kind != "sentence" or unit.index == 0 or not ANAPHOR.match(unit.text):
+            return None
+        _, units, _ = self.units.document(unit.doc_id)
+        previous = units[unit.index - 1]
+        return previous if previous.kind == "sentence" else None
 
     def _region_terms(self, regions: list[str]) -> frozenset[str]:
         from assistant.query import Glossary
@@ -479,6 +519,16 @@ class ExtractiveAnswerer:
                     and self._heading(s.unit) == scored[0].unit]
             if body:
                 scored = [body[0]] + [s for s in scored if s is not body[0]]
+        if request.kind == "list" and scored[0].unit.kind == "sentence" and not scored[0].unit.intro:
+            # "Trois nouveaux territoires rejoignent le programme" says how many; the answer names them.
+            focus = self._focus_stem(request)
+            naming = [
+                s for s in scored[1:15]
+                if s.score >= scored[0].score - 0.2 and INLINE_LIST.search(s.unit.text)
+                and (focus is None or focus in self._unit_tokens(s.unit))
+            ]
+            if naming and not INLINE_LIST.search(scored[0].unit.text):
+                scored = [naming[0]] + [s for s in scored if s is not naming[0]]
         conflict = self._conflict(request, scored) if request.kind in ("number", "amount", "date", "fact", "person") else None
         if conflict:
             return self._conflict_answer(request, lang, conflict)
@@ -567,9 +617,11 @@ class ExtractiveAnswerer:
         if len(spans) == 1:
             stem = self._count_stem(request) if request.kind == "number" else None
             figure = self._figure_for(spans[0], stem) if stem else None
-            start, end = self._trim(
-                request, spans[0], max_len=600 if request.kind == "list" else 320, must=figure[1] if figure else None
-            )
+            must = figure[1] if figure else None
+            if request.kind == "definition" and (defines := DEFINES.search(spans[0].text)) and defines.start() < 40:
+                must = (0, defines.end())  # "Ceux-ci sont des intercommunalités ...": keep the definition's start
+            max_len = {"list": 600, "definition": 420}.get(request.kind, 320)
+            start, end = self._trim(request, spans[0], max_len=max_len, must=must)
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)
             if lang == "en":

@@ -180,3 +180,32 @@ def test_english_follow_up_with_everyday_words(corpus_assistant) -> None:
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
     a2 = corpus_assistant.answer("Which of them already had their own protocol?", history=history)
     assert "Sud-Alsace" in a2.text and "Bazancourt-Pomacle" in a2.text
+
+
+@pytest.mark.parametrize("question", ["C'est quoi un territoire d'industrie ?", "What is a Territoire d'industrie?"])
+def test_definition_reads_the_sentence_that_defines(corpus_assistant, question: str) -> None:
+    # "Ceux-ci sont des intercommunalités ..." defines the Territoires d'industrie named just before it;
+    # the many sentences that merely name them are not definitions.
+    answer = corpus_assistant.answer(question)
+    assert "intercommunalités" in answer.text and "savoir-faire industriel" in answer.text
+    assert cited_sources(answer) == {"001_27738308ae8cf9a0.txt"}
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_rank_question_gets_the_ordinal(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("What rank does Grand Est hold among industrial regions?")
+    assert "deuxième région industrielle" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Quels sont les trois nouveaux territoires labellisés en 2019 ?", "Name the three territories added to the programme in 2019."],
+)
+def test_list_of_a_stated_count_names_its_items(corpus_assistant, question: str) -> None:
+    # "three territories" is not the list of 12 laureates, and "Trois nouveaux territoires rejoignent le
+    # programme" says how many without naming them: the answer is the sentence that names the three.
+    answer = corpus_assistant.answer(question)
+    for name in ("Vendée-Est", "Lamballe Terre et Mer", "Saint-Brieuc Baie d'Armor"):
+        assert name in answer.text
+    assert "Issoudun" not in answer.text
+    assert_exact_citations(corpus_assistant, answer)
