@@ -129,7 +129,7 @@ ANAPHOR = re.compile(
     r"^\W*(ceux-ci|celles-ci|celui-ci|celle-ci|ils|elles|il|elle|ces|cette|ce|cet|ceci|cela|they|these|this|it)\b", re.I
 )
 # "quel rang ?", "what rank?": an ordinal answers.
-RANK_Q = re.compile(r"\b(rang|classement|position|rank|ranking|place)\b", re.I)
+RANK_Q = re.compile(r"\b(rang|classement|se classe|rank|ranking|ranked)\b|\bquelle (place|position)\b|\bwhat position\b", re.I)
 NUMBER_WORDS = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
     "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,

@@ -247,6 +247,11 @@ class ExtractiveAnswerer:
         # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
         # the same words scattered through a long sentence.
         q_pairs = self._bigrams(self.analyzer(request.question))
+        if request.language == "en":  # "first general assembly" -> "assemblée générale"
+            from assistant.query import Glossary
+
+            for phrase in Glossary.load().french_terms(request.focus or request.question):
+                q_pairs |= self._bigrams(self.analyzer(phrase))
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
         years = set(HAS_YEAR.findall(request.question))
@@ -273,6 +278,9 @@ class ExtractiveAnswerer:
             elif (antecedent := self._antecedent(unit)) is not None:
                 ctx_terms = ctx_terms | set(self._unit_tokens(antecedent))
                 unit_pairs = unit_pairs | self._bigrams(self._unit_tokens(antecedent))
+            elif (before := self._previous_sentence(unit)) is not None:
+                # "Etaient notamment présents Jean-Luc Rigaut, ..." is about the assembly the sentence before names
+                ctx_terms = ctx_terms | set(self._unit_tokens(before))
             lexical = max(
                 self._coverage(q_terms, u_terms, boost, region_terms),
                 0.85 * self._coverage(q_terms, ctx_terms, boost, region_terms),
@@ -307,8 +315,8 @@ class ExtractiveAnswerer:
                 # "Ceux-ci sont des ..." defines; a late "vise à" less so; a sentence that only names the thing, not at all
                 defines = DEFINES.search(unit.text)
                 score += (0.3 if defines.start() < 40 else 0.1) if defines else -0.15
-            if rank_q and ORDINAL_WORDS.search(unit.text):
-                score += 0.12
+            if rank_q:  # "quel rang ?" is answered by an ordinal ("deuxième région industrielle") or not at all
+                score += 0.12 if ORDINAL_WORDS.search(unit.text) else -0.1
             if q_counts and (u_counts := self._counts_of(unit, count_focus)):
                 score += 0.1 if u_counts & q_counts else -0.12  # "which three territories" is not "12 territoires :"
             if request.kind == "date":
@@ -338,6 +346,19 @@ class ExtractiveAnswerer:
         if unit.kind == "item" and (intro := self._intro_of(unit)) is not None:
             unit = intro
         return stated_counts(unit.text, lambda w: (self.analyzer(w) or [""])[0], stem)
+
+    def _previous_sentence(self, unit: Unit) -> Unit | None:
+        """The sentence before a sentence, over at most one heading-like line ("Partager sur")."""
+        if unit.kind != "sentence":
+            return None
+        _, units, _ = self.units.document(unit.doc_id)
+        for back in (1, 2):
+            i = unit.index - back
+            if i < 0 or units[i].kind == "item":
+                return None
+            if units[i].kind == "sentence":
+                return units[i]
+        return None
 
     def _antecedent(self, unit: Unit) -> Unit | None:
         """The sentence a 'Ceux-ci sont ...' or 'Il se focalise ...' refers back to."""

@@ -101,7 +101,7 @@ _FOLLOWUP_START = re.compile(
     re.IGNORECASE,
 )
 _PRONOUNS = re.compile(
-    r"\b(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|ce programme|cette phase|ce dispositif|"
+    r"\b(il|elle|ils|elles|son|sa|ses|celui-ci|celle-ci|ceux-ci|ce programme|cette phase|ce dispositif|"
     r"it|they|them|its|their|this programme|this program|this scheme|that one|those|these)\b",
     re.IGNORECASE,
 )
@@ -202,6 +202,11 @@ class QueryBuilder:
         base = f"{previous} {question}" if followup else question
         text, acronyms = self._expand(base, language)
         focus = self._expand(question, language)[0] if followup else text
+        if followup and _PRONOUNS.search(question):
+            # "who was its president?" after "What is the AdCF?": the pronoun stands for the AdCF
+            named = _names(previous, self.glossary)
+            if named:
+                focus = f"{focus} {' '.join(named)}"
         regions = find_regions(text)
         kind = _question_kind(question)
         if followup and kind == "fact":
@@ -234,6 +239,15 @@ class QueryBuilder:
         if _FOLLOWUP_START.search(question) and len(words) <= 12:
             return True
         return bool(_PRONOUNS.search(question)) and len(words) <= 10
+
+
+def _names(text: str, glossary: Glossary) -> list[str]:
+    """The acronyms and capitalised names of a question (not its first word): what a later pronoun may stand for."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", text)
+    return list(dict.fromkeys(
+        w for i, w in enumerate(words)
+        if (w in glossary.acronyms or w.upper() in glossary.acronyms and w.isupper()) or (i > 0 and w[0].isupper())
+    ))
 
 
 _SECOND_QUESTION = re.compile(

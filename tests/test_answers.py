@@ -209,3 +209,20 @@ def test_list_of_a_stated_count_names_its_items(corpus_assistant, question: str)
         assert name in answer.text
     assert "Issoudun" not in answer.text
     assert_exact_citations(corpus_assistant, answer)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Qu'est-ce que l'AdCF ?", "Qui était son président lors de la première assemblée générale ?"),
+        ("What is the AdCF?", "Who was its president at the first general assembly?"),
+    ],
+)
+def test_pronoun_in_a_follow_up_stands_for_the_previous_name(corpus_assistant, first: str, second: str) -> None:
+    # "son président" / "its president" is the AdCF's; the sentence naming him is read with the one
+    # before it, which names the first general assembly.
+    a1 = corpus_assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer(second, history=history)
+    assert "Jean-Luc Rigaut" in a2.text
+    assert cited_sources(a2) == {"001_27738308ae8cf9a0.txt"}
