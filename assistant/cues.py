@@ -38,6 +38,7 @@ __all__ = [
     "stage_numbers",
     "ANAPHOR",
     "INLINE_LIST",
+    "PARTITIVE",
     "RANK_Q",
     "NUMBER_WORDS",
     "stated_counts",
@@ -159,3 +160,6 @@ def stated_counts(text: str, stem_of: Callable[[str], str], stem: str) -> set[in
 
 # A sentence that lists after a colon: "... : Vendée-Est ; Lamballe Terre et Mer ; Saint-Brieuc Baie d'Armor."
 INLINE_LIST = re.compile(r":\s*[^:]+?(?:[,;]|\bet\b)[^:]+?(?:[,;]|\bet\b)")
+
+# "231 d'entre eux": a count of what the sentence before counted.
+PARTITIVE = re.compile(r"\b(\d+(?:[ .]\d{3})*)\s+(?:d['’]entre (?:eux|elles)|of them)\b", re.I)

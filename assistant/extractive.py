@@ -47,6 +47,7 @@ from assistant.cues import (
     stated_counts,
     ANAPHOR,
     INLINE_LIST,
+    PARTITIVE,
     RANK_Q,
 )
 from assistant.units import Unit, UnitIndex
@@ -524,7 +525,7 @@ class ExtractiveAnswerer:
             with_figure = [
                 s for s in scored[:10]
                 if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2
-                and (focus is None or focus in self._unit_tokens(s.unit))
+                and (focus is None or self._speaks_of(s.unit, focus))
             ]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
@@ -573,6 +574,9 @@ class ExtractiveAnswerer:
             # "de nombreux projets ont été portés [...]. On peut citer comme exemple :" and its list
             items = [u for u in units if u.list_id == following.index + 1]
             return [best.unit, following, *items]
+        before = self._previous_sentence(best.unit)
+        if before is not None and PARTITIVE.search(best.unit.text):
+            return [before, best.unit]  # "231 d'entre eux" needs the sentence that says of what
         return [best.unit]
 
     def _citation(self, n: int, s: _Scored, start: int, end: int) -> Citation:
@@ -655,7 +659,12 @@ class ExtractiveAnswerer:
             head = " ".join(s.text.strip() for s in spans if s.kind != "item")  # the intro, and the sentence before it
             items = [s.text.strip() for s in spans if s.kind == "item"]
             prefix = self._according(best.doc) if lang == "en" else ""
-            text = f"{prefix}{head} [1]\n" + "\n".join(items) if head else f"{prefix}[1]\n" + "\n".join(items)
+            if not items:
+                text = f"{prefix}« {head} » [1]" if lang == "en" else f"{head} [1]"
+            elif head:
+                text = f"{prefix}{head} [1]\n" + "\n".join(items)
+            else:
+                text = f"{prefix}[1]\n" + "\n".join(items)
         return self._answer(request, lang, text, [citation], abstained=False)
 
     @staticmethod
@@ -693,11 +702,19 @@ class ExtractiveAnswerer:
         return stems[0] if stems else None
 
     def _figure_for(self, unit: Unit, stem: str) -> tuple[str, tuple[int, int]] | None:
-        """The first figure in a unit attached to a noun with this stem: ('146', span)."""
+        """The first figure in a unit attached to a noun with this stem: ('146', span); '231 d'entre eux'
+        counts what the sentence before counted ('474 projets ont été élaborés. 231 d'entre eux ...')."""
         for m in FIGURE.finditer(unit.text):
             if (self.analyzer(m.group(3)) or [""])[0] == stem:
                 return f"{m.group(1)}{m.group(2) or ''}".replace(" ", ""), (m.start(), m.end())
+        before = self._previous_sentence(unit)
+        if before is not None and (m := PARTITIVE.search(unit.text)) and self._figure_for(before, stem):
+            return m.group(1), (m.start(), m.end())
         return None
+
+    def _speaks_of(self, unit: Unit, stem: str) -> bool:
+        """Whether a unit names the thing, itself or through '231 d'entre eux' after a sentence that names it."""
+        return stem in self._unit_tokens(unit) or self._figure_for(unit, stem) is not None
 
     def _conflict(
         self, request: AnswerRequest, scored: list[_Scored]

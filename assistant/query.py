@@ -199,9 +199,10 @@ class QueryBuilder:
                 previous = " ".join(message["content"].split())
                 break
         followup = bool(previous) and self._is_followup(question)
-        base = f"{previous} {question}" if followup else question
+        asked = _complete_count(question, previous) if followup else question
+        base = f"{previous} {asked}" if followup else question
         text, acronyms = self._expand(base, language)
-        focus = self._expand(question, language)[0] if followup else text
+        focus = self._expand(asked, language)[0] if followup else text
         if followup and _PRONOUNS.search(question):
             # "who was its president?" after "What is the AdCF?": the pronoun stands for the AdCF
             named = _names(previous, self.glossary)
@@ -239,6 +240,23 @@ class QueryBuilder:
         if _FOLLOWUP_START.search(question) and len(words) <= 12:
             return True
         return bool(_PRONOUNS.search(question)) and len(words) <= 10
+
+
+_ELLIPTICAL_COUNT = re.compile(
+    r"\b(how many|combien)(?=\s+(?:had|have|has|were|are|was|did|do|of them|d['’]entre (?:eux|elles)|ont|sont|"
+    r"l['’]ont|en)\b)",
+    re.IGNORECASE,
+)
+_COUNTED_NOUN = re.compile(r"\b(?:how many|combien de|combien d['’]|number of|nombre de|nombre d['’])\s*([^\W\d_]+)", re.I)
+
+
+def _complete_count(question: str, previous: str) -> str:
+    """'how many had received a commitment?' after 'How many projects ...?' -> 'how many projects had ...'."""
+    noun = _COUNTED_NOUN.search(previous)
+    if not noun:
+        return question
+    joiner = " de " if noun.group(0).lower().startswith(("combien", "nombre")) else " "
+    return _ELLIPTICAL_COUNT.sub(lambda m: f"{m.group(1)}{joiner}{noun.group(1)}", question, count=1)
 
 
 def _names(text: str, glossary: Glossary) -> list[str]:

@@ -226,3 +226,14 @@ def test_pronoun_in_a_follow_up_stands_for_the_previous_name(corpus_assistant, f
     a2 = corpus_assistant.answer(second, history=history)
     assert "Jean-Luc Rigaut" in a2.text
     assert cited_sources(a2) == {"001_27738308ae8cf9a0.txt"}
+
+
+def test_elliptical_count_in_a_follow_up_counts_the_previous_noun(corpus_assistant) -> None:
+    # "Et combien ont fait l'objet ..." counts the projects of the previous question; the document says
+    # "231 d'entre eux", which the answer quotes with the sentence that says of what.
+    first = "Combien de projets ont été élaborés par les territoires ?"
+    a1 = corpus_assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer("Et combien ont fait l'objet d'un engagement de l'Etat ?", history=history)
+    assert "231 d'entre eux" in a2.text and "474 projets" in a2.text
+    assert_exact_citations(corpus_assistant, a2)

@@ -116,3 +116,17 @@ def test_stated_counts(text: str, stem: str, counts: set[int]) -> None:
 
     analyzer = FrenchAnalyzer()
     assert stated_counts(text, lambda w: (analyzer(w) or [""])[0], stem) == counts
+
+
+def test_elliptical_count_gets_the_previous_counted_noun() -> None:
+    history = [{"role": "user", "content": "How many projects had the territories drawn up?"}]
+    query = QueryBuilder().build("how many had received a commitment?", history)
+    assert query.followup and "how many projects had received" in query.focus
+    history = [{"role": "user", "content": "Combien de projets ont été élaborés ?"}]
+    assert "combien de projets ont" in QueryBuilder().build("Et combien ont été engagés ?", history).focus
+
+
+def test_pronoun_in_a_follow_up_carries_the_previous_names() -> None:
+    history = [{"role": "user", "content": "What is the AdCF?"}]
+    query = QueryBuilder().build("Who was its president?", history)
+    assert "AdCF" in query.focus
