@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 CATALOGUE_FILE = "schemes.json"
-_SCHEMA = 1
+_SCHEMA = 2
 
 
 @dataclass
@@ -97,6 +97,7 @@ class Scheme:
     operator: str | None = None
     evidence: list[tuple[str, int, int]] = field(default_factory=list)
     also: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[int] = field(default_factory=list)  # the programme phases the text around it is about
 
     @property
     def display_name(self) -> str:
@@ -132,6 +133,7 @@ class Scheme:
         values["evidence"] = [(str(f), int(a), int(b)) for f, a, b in data.get("evidence", [])]
         values["topics"] = list(data.get("topics", []))
         values["also"] = [dict(x) for x in data.get("also", [])]
+        values["phases"] = [int(p) for p in data.get("phases", [])]
         return cls(**values)
 
 
@@ -688,6 +690,11 @@ def extract_schemes(doc: StoredDocument) -> list[Scheme]:
     region = document_region(doc)
     schemes = []
     for draft, _seg in drafts:
+        phases: set[int] = set()  # the last phase the document named before the scheme ("La phase 2, lancée ...")
+        for seg in segments:
+            if seg.start > draft.start:
+                break
+            phases = _phase_numbers(seg.text) or phases
         quote = doc.text[draft.start : draft.end]
         description = " ".join(quote.split())
         schemes.append(
@@ -709,6 +716,7 @@ def extract_schemes(doc: StoredDocument) -> list[Scheme]:
                 quote=quote,
                 operator=draft.operator,
                 evidence=draft.evidence,
+                phases=sorted(phases),
             )
         )
     return schemes
@@ -895,13 +903,25 @@ _WORD_STOP = frozenset(
 
 
 def _content_words(text: str) -> set[str]:
-    return {w[:6] for w in re.findall(r"[a-z0-9]{4,}", fold(text)) if w not in _WORD_STOP}
+    """Words of four letters or more, singular, cut to six letters; 'cofinancement' also gives 'financ'."""
+    words = set()
+    for w in re.findall(r"[a-z0-9]{4,}", fold(text)):
+        if w in _WORD_STOP:
+            continue
+        w = w[:-1] if w.endswith("s") and len(w) > 4 else w
+        words.add(w[:6])
+        if w.startswith("co") and len(w) > 7:
+            words.add(w[2:8])
+    return words
 
 
 def match_score(scheme: Scheme, text: str) -> float:
     """How well a scheme matches a question: shared topics first, then shared content words."""
     topics = set(question_topics(text))
     score = 3.0 * len(topics & set(scheme.topics))
+    asked = _phase_numbers(text)
+    if asked and scheme.phases:  # "la phase 2 prévoit-elle ... ?": the schemes of phase 2, not of phase 1
+        score += 1.0 if asked & set(scheme.phases) else -1.0
     words = _content_words(text)
     if words:
         score += 0.5 * len(words & _content_words(f"{scheme.name} {scheme.description}"))

@@ -38,7 +38,9 @@ from knowledge.schemes import (
     SchemeCatalogue,
     document_region,
     extract_schemes,
+    match_score,
     question_topics,
+    rank_schemes,
 )
 from knowledge.settings import Settings
 
@@ -482,3 +484,18 @@ def test_catalogue_after_real_ingest_and_remove(fresh_assistant) -> None:  # noq
     assert after and not any(s.region == "Centre-Val de Loire" for s in after)
     answer = answer_schemes(_request("Quelles aides à Issoudun pour la décarbonation ?"), catalogue, fresh_assistant.kb)
     assert answer is None or all(c.source_name != CVL_DOC for c in answer.citations)
+
+
+def test_schemes_know_their_phase_and_a_phase_question_ranks_them_first(catalogue: SchemeCatalogue) -> None:
+    cofinancing = next(s for s in catalogue.all() if s.name.startswith("Cofinancement de postes de chefs de projet"))
+    assert cofinancing.phases == [2], "listed after 'La phase 2, lancée en février 2024, est assortie de ...'"
+    fragile = next(s for s in catalogue.all() if s.name.startswith("Financement de postes de chefs de projet"))
+    assert fragile.phases == [], "the 2019 documents name no phase"
+    ranked = rank_schemes(catalogue.all(), "Quelle aide la phase 2 prévoit-elle pour cofinancer un chef de projet ?")
+    assert ranked[0][1] == cofinancing
+
+
+def test_schemes_of_another_phase_are_ranked_down(catalogue: SchemeCatalogue) -> None:
+    missions = next(s for s in catalogue.all() if "rebond industriel" in s.name)
+    assert missions.phases == [1]
+    assert match_score(missions, "ingénierie en phase 2") < match_score(missions, "ingénierie en phase 1")
