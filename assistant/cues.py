@@ -38,7 +38,9 @@ __all__ = [
     "stage_numbers",
     "ANAPHOR",
     "INLINE_LIST",
+    "GENERAL_ASK",
     "PARTITIVE",
+    "PLACE_MENTION",
     "RANK_Q",
     "NUMBER_WORDS",
     "stated_counts",
@@ -163,3 +165,7 @@ INLINE_LIST = re.compile(r":\s*[^:]+?(?:[,;]|\bet\b)[^:]+?(?:[,;]|\bet\b)")
 
 # "231 d'entre eux": a count of what the sentence before counted.
 PARTITIVE = re.compile(r"\b(\d+(?:[ .]\d{3})*)\s+(?:d['’]entre (?:eux|elles)|of them)\b", re.I)
+# "in Orléans", "à Issoudun": a capitalised name after a preposition of place.
+PLACE_MENTION = re.compile(r"\b(?:in|at|near|around|from|à|a|en|près de|vers)\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
+# English questions about a place as such: "What happened in Issoudun?", "Tell me about Orléans".
+GENERAL_ASK = re.compile(r"\b(happen(?:s|ed|ing)?|going on|tell me|about|news|situation|status|what'?s new)\b", re.I)

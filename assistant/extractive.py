@@ -47,7 +47,9 @@ from assistant.cues import (
     stated_counts,
     ANAPHOR,
     INLINE_LIST,
+    GENERAL_ASK,
     PARTITIVE,
+    PLACE_MENTION,
     RANK_Q,
 )
 from assistant.units import Unit, UnitIndex
@@ -455,6 +457,25 @@ class ExtractiveAnswerer:
                 unknown.append(w)
         return unknown
 
+    def _only_places_understood(self, request: AnswerRequest) -> bool:
+        """An English question of which nothing is understood but a place: 'What will the weather be like
+        in Orléans tomorrow?' (no word of the field, no acronym; 'Orléans' alone matches the documents).
+
+        French questions are covered by `_missing_weight`; follow-ups carry the earlier question's words.
+        """
+        if request.language != "en" or request.focus != request.query:
+            return False
+        from assistant.query import Glossary
+
+        glossary = Glossary.load()
+        if glossary.french_terms(request.question) or glossary.expand_acronyms(request.question)[1]:
+            return False
+        if GENERAL_ASK.search(request.question):
+            return False  # "What happened in Issoudun?", "Tell me about Orléans": the place is the question
+        places = {m.group(1) for m in PLACE_MENTION.finditer(request.question)}
+        known = [w for w in re.findall(r"[^\W\d_][\w'’-]{2,}", request.question) if fold(w) in self._words]
+        return all(any(w in p for p in places) for w in known)
+
     def _unknown_stages(self, request: AnswerRequest) -> list[str]:
         """'phase 3' when no document speaks of a phase 3 (nor of a 'troisième phase')."""
         out = []
@@ -510,6 +531,8 @@ class ExtractiveAnswerer:
                 abstain_reason = "unknown names: " + ", ".join(unknown)
             elif best.score < self.threshold:
                 abstain_reason = f"best score {best.score:.2f} < {self.threshold}"
+            elif self._only_places_understood(request):
+                abstain_reason = "nothing but a place name understood"
             elif self._off_scope(request, best):
                 abstain_reason = "off scope"
         if abstain_reason is not None:
@@ -649,6 +672,16 @@ class ExtractiveAnswerer:
             start, end = self._trim(request, spans[0], max_len=max_len, must=must)
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)
+            intro = self._intro_of(spans[0]) if spans[0].kind == "item" else None
+            if intro is not None:
+                # A list item means little alone: "- Issoudun" is one of "12 territoires sont lauréats ... :"
+                lead = self._citation(1, best, intro.start, intro.end)
+                head = intro.text.strip()
+                if lang == "en":
+                    text = f"{self._according(best.doc)}« {head} » [1]\n« {body} » [2]"
+                else:
+                    text = f"{head} [1]\n{body} [2]"
+                return self._answer(request, lang, text, [lead, replace(citation, n=2)], abstained=False)
             if lang == "en":
                 text = f"{self._according(best.doc)}« {body} » [1]"
             else:

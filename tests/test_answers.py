@@ -237,3 +237,17 @@ def test_elliptical_count_in_a_follow_up_counts_the_previous_noun(corpus_assista
     a2 = corpus_assistant.answer("Et combien ont fait l'objet d'un engagement de l'Etat ?", history=history)
     assert "231 d'entre eux" in a2.text and "474 projets" in a2.text
     assert_exact_citations(corpus_assistant, a2)
+
+
+def test_english_question_understood_only_as_a_place_abstains(corpus_assistant) -> None:
+    # Only "Orléans" matches the documents (a laureate's name); nothing asks about the programme.
+    answer = corpus_assistant.answer("What will the weather be like in Orléans tomorrow?")
+    assert answer.abstained and "could not find" in answer.text
+
+
+def test_a_list_item_is_answered_with_its_intro(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("What happened in Issoudun?")
+    assert not answer.abstained
+    assert "12 territoires sont lauréats" in answer.text and "Issoudun" in answer.text
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert_exact_citations(corpus_assistant, answer)
