@@ -166,6 +166,6 @@ INLINE_LIST = re.compile(r":\s*[^:]+?(?:[,;]|\bet\b)[^:]+?(?:[,;]|\bet\b)")
 # "231 d'entre eux": a count of what the sentence before counted.
 PARTITIVE = re.compile(r"\b(\d+(?:[ .]\d{3})*)\s+(?:d['’]entre (?:eux|elles)|of them)\b", re.I)
 # "in Orléans", "à Issoudun": a capitalised name after a preposition of place.
-PLACE_MENTION = re.compile(r"\b(?:in|at|near|around|from|à|a|en|près de|vers)\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
+PLACE_MENTION = re.compile(r"(?<!\w)(?:in|at|near|around|from|à|en|près de|vers)\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
 # English questions about a place as such: "What happened in Issoudun?", "Tell me about Orléans".
 GENERAL_ASK = re.compile(r"\b(happen(?:s|ed|ing)?|going on|tell me|about|news|situation|status|what'?s new)\b", re.I)

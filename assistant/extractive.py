@@ -473,7 +473,7 @@ class ExtractiveAnswerer:
         if GENERAL_ASK.search(request.question):
             return False  # "What happened in Issoudun?", "Tell me about Orléans": the place is the question
         places = {m.group(1) for m in PLACE_MENTION.finditer(request.question)}
-        known = [w for w in re.findall(r"[^\W\d_][\w'’-]{2,}", request.question) if fold(w) in self._words]
+        known = [w for w in re.findall(r"[^\W\d_]{3,}", request.question) if fold(w) in self._words]
         return all(any(w in p for p in places) for w in known)
 
     def _unknown_stages(self, request: AnswerRequest) -> list[str]:
