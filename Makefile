@@ -39,9 +39,10 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# The quality gate: the dev set must keep the measured figures (evals/README.md), less a small margin.
-EVAL_GATE ?= --fail-under fact_recall=0.87 --fail-under all_facts=0.83 --fail-under citation_hit=0.95 \
-	--fail-under citation_precision=0.93 --fail-under abstention_accuracy=0.83 --fail-under mrr=0.94 \
+# The quality gate: the dev set must keep at least the targets of issue 4 (answer quality), and the
+# measured figures less a margin of a few records where those are higher (evals/README.md, "Current figures").
+EVAL_GATE ?= --fail-under fact_recall=0.97 --fail-under all_facts=0.95 --fail-under citation_hit=0.97 \
+	--fail-under citation_precision=0.93 --fail-under abstention_accuracy=0.90 --fail-under mrr=0.94 \
 	--fail-over false_abstention=0.03 --fail-over fact_recall_gap=0.05 --fail-over length_median=300 \
 	--fail-over length_max=1200 --fail-over latency_total_p95=300
 
