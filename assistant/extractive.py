@@ -23,6 +23,7 @@ import numpy as np
 from assistant.answer import Answer, Citation, Passage
 from assistant.answerer import AnswerRequest
 from assistant.cues import (
+    ANAPHOR,
     CLAUSE,
     DEADLINE,
     DEADLINE_Q,
@@ -30,27 +31,26 @@ from assistant.cues import (
     ENGLISH_TITLE_WORDS,
     EVOLUTION,
     FIGURE,
+    GENERAL_ASK,
     GENERIC_STEMS,
     HAS_DATE,
     HAS_MONEY,
     HAS_NUMBER,
     HAS_YEAR,
+    INLINE_LIST,
     NATIONAL,
     NUMBERED_STAGE,
     ORDINAL_WORDS,
+    PARTITIVE,
     PLACE,
+    PLACE_MENTION,
+    RANK_Q,
     REGIONAL,
     SINGULAR,
     UNTIL,
     date_precision,
     stage_numbers,
     stated_counts,
-    ANAPHOR,
-    INLINE_LIST,
-    GENERAL_ASK,
-    PARTITIVE,
-    PLACE_MENTION,
-    RANK_Q,
 )
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
@@ -256,11 +256,11 @@ class ExtractiveAnswerer:
             for phrase in Glossary.load().french_terms(request.focus or request.question):
                 q_pairs |= self._bigrams(self.analyzer(phrase))
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
-        list_focus = self._focus_stem(request) if request.kind in ("list", "scheme") else None
         years = set(HAS_YEAR.findall(request.question))
         q_stages = stage_numbers(request.question)
         rank_q = bool(RANK_Q.search(request.question))
         count_focus = self._focus_stem(request)
+        list_focus = count_focus if request.kind in ("list", "scheme") else None
         q_counts = stated_counts(request.focus or request.question, self._stem_fr, count_focus) if count_focus else set()
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
