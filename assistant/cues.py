@@ -13,6 +13,12 @@ from collections.abc import Callable
 from knowledge.lexical import fold
 
 __all__ = [
+    "PRECISE_DATE_Q",
+    "ROLE_Q",
+    "NAME_Q",
+    "PERSON_NAME",
+    "ROLE",
+    "ordinal_mentions",
     "ANAPHOR",
     "CLAUSE",
     "DAY_MONTH",
@@ -169,3 +175,49 @@ PARTITIVE = re.compile(r"\b(\d+(?:[ .]\d{3})*)\s+(?:d['’]entre (?:eux|elles)|o
 PLACE_MENTION = re.compile(r"(?<!\w)(?:in|at|near|around|from|à|en|près de|vers)\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
 # English questions about a place as such: "What happened in Issoudun?", "Tell me about Orléans".
 GENERAL_ASK = re.compile(r"\b(happen(?:s|ed|ing)?|going on|tell me|about|news|situation|status|what'?s new)\b", re.I)
+
+_ORDINAL_VALUES = {
+    "premier": 1, "premiere": 1, "first": 1, "1er": 1, "1re": 1, "1ere": 1, "1st": 1,
+    "deuxieme": 2, "second": 2, "seconde": 2, "2e": 2, "2eme": 2, "2nd": 2,
+    "troisieme": 3, "third": 3, "3e": 3, "3eme": 3, "3rd": 3,
+    "quatrieme": 4, "fourth": 4, "4e": 4, "4eme": 4, "4th": 4,
+    "cinquieme": 5, "fifth": 5, "5e": 5, "5eme": 5, "5th": 5,
+}
+_ORDINAL_NOUN = re.compile(
+    r"\b(premi[eè]re?|deuxi[eè]me|seconde?|troisi[eè]me|quatri[eè]me|cinqui[eè]me|first|third|fourth|fifth|"
+    r"\d(?:er|re|[eè]re|e|[eè]me|st|nd|rd|th))\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?",
+    re.I,
+)
+_STAGE_NOUNS = {"phase", "etape", "stage", "acte", "act"}
+
+
+def ordinal_mentions(text: str, stem_of: Callable[[str], str]) -> list[tuple[int, frozenset[str]]]:
+    """What a text numbers by rank, with the stems of the (up to two) words after the ordinal:
+    'la deuxième Assemblée générale' -> [(2, {'assembl', 'general'})]. Stages ('seconde phase') are left
+    to `stage_numbers`, which also follows them through a document."""
+    out = []
+    for m in _ORDINAL_NOUN.finditer(text):
+        words = [w for w in m.groups()[1:] if w]
+        rank = _ORDINAL_VALUES.get(fold(m.group(1)))
+        if rank is None or fold(words[0]) in _STAGE_NOUNS:
+            continue
+        stems = frozenset(stem for w in words if (stem := stem_of(w)))
+        if stems:
+            out.append((rank, stems))
+    return out
+
+
+# A person's name: two capitalised words, each possibly hyphenated ("Jean-Luc Rigaut", "Agnès Pannier-Runacher").
+PERSON_NAME = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
+# A role given after a name: "Jean-Luc Rigaut, président de l'AdCF", "François Blouvac, responsable du programme".
+ROLE = re.compile(
+    r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\**\s*,\s*"
+    r"(?:la |le )?(?:co-)?(?:présidente?|ministre|secrétaire|responsable|directeur|directrice|délégué|déléguée|préfète?|"
+    r"maire|chef|cheffe|vice-présidente?)\b"
+)
+# Questions that want a name, not a description: "What is the name of ...", "Comment s'appelle ...".
+NAME_Q = re.compile(r"\b(name of|what is (?:his|her) name|nom d[eu]|comment s.appell?e)\b", re.I)
+# "Quelle fonction occupe X ?", "What was X's position?": a role answers.
+ROLE_Q = re.compile(r"\b(fonction|r[ôo]le|poste|titre|position|title|job|role)\b", re.I)
+# "À quelle date précise ?", "On which day exactly?": a day answers, not a month or "last week".
+PRECISE_DATE_Q = re.compile(r"\b(date précise|date exacte|quel jour|exact date|which day|what day|precise date)\b", re.I)

@@ -30,6 +30,7 @@ from assistant.cues import (
     DEFINES,
     ENGLISH_TITLE_WORDS,
     EVOLUTION,
+    DAY_MONTH,
     FIGURE,
     GENERAL_ASK,
     GENERIC_STEMS,
@@ -43,13 +44,19 @@ from assistant.cues import (
     ORDINAL_WORDS,
     PARTITIVE,
     PLACE,
+    NAME_Q,
+    PERSON_NAME,
     PLACE_MENTION,
+    PRECISE_DATE_Q,
     RANK_Q,
+    ROLE,
+    ROLE_Q,
     REGIONAL,
     SINGULAR,
     UNTIL,
     date_precision,
     stage_numbers,
+    ordinal_mentions,
     stated_counts,
 )
 from assistant.units import Unit, UnitIndex
@@ -262,6 +269,8 @@ class ExtractiveAnswerer:
         count_focus = self._focus_stem(request)
         list_focus = count_focus if request.kind in ("list", "scheme") else None
         q_counts = stated_counts(request.focus or request.question, self._stem_fr, count_focus) if count_focus else set()
+        q_ordinals = ordinal_mentions(request.focus or request.question, self._stem_fr)
+        wants_role = request.kind == "person" or bool(ROLE_Q.search(request.question))
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
@@ -320,6 +329,10 @@ class ExtractiveAnswerer:
                 score += (0.3 if defines.start() < 40 else 0.1) if defines else -0.15
             if rank_q:  # "quel rang ?" is answered by an ordinal ("deuxième région industrielle") or not at all
                 score += 0.12 if ORDINAL_WORDS.search(unit.text) else -0.1
+            if q_ordinals and (ranks := self._ordinal_agreement(q_ordinals, unit)):
+                score += 0.1 if True in ranks else -0.15  # "la deuxième assemblée" is not "la première assemblée"
+            if wants_role and ROLE.search(unit.text):
+                score += 0.1  # "François Blouvac, responsable du programme à la Banque des Territoires"
             if q_counts and (u_counts := self._counts_of(unit, count_focus)):
                 score += 0.1 if u_counts & q_counts else -0.12  # "which three territories" is not "12 territoires :"
             if request.kind == "date":
@@ -343,6 +356,11 @@ class ExtractiveAnswerer:
 
         word = Glossary.load().en_fr.get(word.lower(), word).split()[0]
         return (self.analyzer(word) or [""])[0]
+
+    def _ordinal_agreement(self, asked: list[tuple[int, frozenset[str]]], unit: Unit) -> set[bool]:
+        """For each thing the question ranks that the unit ranks too: whether the ranks agree."""
+        said = ordinal_mentions(unit.text, lambda w: (self.analyzer(w) or [""])[0])
+        return {q_rank == u_rank for q_rank, q_stems in asked for u_rank, u_stems in said if q_stems & u_stems}
 
     def _counts_of(self, unit: Unit, stem: str) -> set[int]:
         """How many of the thing a unit says there are; a list item says what its intro says."""
@@ -540,6 +558,19 @@ class ExtractiveAnswerer:
 
         if DEADLINE_Q.search(request.question) and not any(DEADLINE.search(s.unit.text) for s in scored[:5]):
             return self._abstain(request, lang, scored, "no deadline in the best passages")
+        if NAME_Q.search(request.question) and not PERSON_NAME.search(scored[0].unit.text):
+            return self._abstain(request, lang, scored, "no name in the best passage")
+        if request.kind == "date":
+            # "la semaine dernière" does not answer "à quelle date précise ?", nor does a sentence with no date
+            dated = DAY_MONTH if PRECISE_DATE_Q.search(request.question) else HAS_DATE
+            with_date = [
+                s for s in scored[:3]
+                if s.score >= scored[0].score - 0.2 and s.lexical >= 0.75 * scored[0].lexical
+                and dated.search(self._answer_piece(request, s.unit))
+            ]
+            if not with_date:
+                return self._abstain(request, lang, scored, "no date in the best passages")
+            scored = [with_date[0]] + [s for s in scored if s is not with_date[0]]
         if request.kind in ("number", "amount"):
             pattern = HAS_MONEY if request.kind == "amount" else HAS_NUMBER
             focus = self._count_stem(request) if request.kind == "number" else None
@@ -648,6 +679,10 @@ class ExtractiveAnswerer:
                     value += 0.3
                 if request.kind == "date" and HAS_DATE.search(piece):
                     value += 0.3
+                if request.kind == "person" and PERSON_NAME.search(piece):
+                    value += 0.3  # "Hervé Morin, président de Régions de France", not "président de Régions de France"
+                    if PERSON_NAME.match(piece.lstrip(" *")):
+                        value += 0.1  # the name that the role after it belongs to
                 value -= 0.0005 * len(piece)
                 if value > best:
                     best, best_span = value, (a, b)
@@ -656,6 +691,11 @@ class ExtractiveAnswerer:
         a += len(piece) - len(piece.lstrip(" ,;:–-("))
         b -= len(piece) - len(piece.rstrip(" ,;:–-("))
         return unit.start + a, unit.start + b
+
+    def _answer_piece(self, request: AnswerRequest, unit: Unit) -> str:
+        """The part of a unit an answer would quote (a long sentence is trimmed to what answers)."""
+        start, end = self._trim(request, unit, max_len=320)
+        return unit.text[start - unit.start : end - unit.start]
 
     def _quote_text(self, doc: StoredDocument, unit: Unit, start: int, end: int) -> str:
         body = doc.text[start:end].strip()

@@ -156,7 +156,7 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(combien|how many|how much|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
                  r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
         return "number"
-    if re.search(r"\b(deadline|date limite|echeance|dates|quand|when|quelle date|what date|which date|en quelle annee|what year|which year|"
+    if re.search(r"\b(deadline|date limite|echeance|dates|quand|(?<!^)when|^when (?=did|was|were|is|are|will|does|do|has|had)|quelle date|what date|which date|en quelle annee|what year|which year|"
                  r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
         return "date"
     if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|money|"
