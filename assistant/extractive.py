@@ -330,7 +330,9 @@ class ExtractiveAnswerer:
             if rank_q:  # "quel rang ?" is answered by an ordinal ("deuxième région industrielle") or not at all
                 score += 0.12 if ORDINAL_WORDS.search(unit.text) else -0.1
             if q_ordinals and (ranks := self._ordinal_agreement(q_ordinals, unit)):
-                score += 0.1 if True in ranks else -0.15  # "la deuxième assemblée" is not "la première assemblée"
+                # "la deuxième assemblée" is not "la première assemblée"; a sentence that ranks nothing is read
+                # with the one before it ("... la première assemblée générale ... Etaient notamment présents ...")
+                score += 0.1 if True in ranks else -0.15
             if wants_role and ROLE.search(unit.text):
                 score += 0.1  # "François Blouvac, responsable du programme à la Banque des Territoires"
             if q_counts and (u_counts := self._counts_of(unit, count_focus)):
@@ -359,7 +361,10 @@ class ExtractiveAnswerer:
 
     def _ordinal_agreement(self, asked: list[tuple[int, frozenset[str]]], unit: Unit) -> set[bool]:
         """For each thing the question ranks that the unit ranks too: whether the ranks agree."""
-        said = ordinal_mentions(unit.text, lambda w: (self.analyzer(w) or [""])[0])
+        stem = lambda w: (self.analyzer(w) or [""])[0]  # noqa: E731
+        said = ordinal_mentions(unit.text, stem)
+        if not said and (before := self._antecedent(unit) or self._previous_sentence(unit)) is not None:
+            said = ordinal_mentions(before.text, stem)
         return {q_rank == u_rank for q_rank, q_stems in asked for u_rank, u_stems in said if q_stems & u_stems}
 
     def _counts_of(self, unit: Unit, stem: str) -> set[int]:
