@@ -262,6 +262,7 @@ class ExtractiveAnswerer:
 
             for phrase in Glossary.load().french_terms(request.focus or request.question):
                 q_pairs |= self._bigrams(self.analyzer(phrase))
+        name_pairs = self._name_pairs(request.question, skip=region_terms)
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         years = set(HAS_YEAR.findall(request.question))
         q_stages = stage_numbers(request.question)
@@ -306,6 +307,8 @@ class ExtractiveAnswerer:
             score = 0.45 * dense_n + 0.55 * lexical
             if q_pairs:
                 score += 0.15 * len(q_pairs & unit_pairs) / len(q_pairs)
+            if name_pairs:  # "France industrie", "Régions de France": a name is matched whole or not at all
+                score += 0.1 * min(2, len(name_pairs & unit_pairs))
             score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
@@ -351,6 +354,19 @@ class ExtractiveAnswerer:
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _name_pairs(self, question: str, skip: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+        """Adjacent term pairs of the question that hold a capitalised word (not the first word):
+        'qui représentait France industrie ?' -> {('represent', 'franc'), ('franc', 'industri')}.
+        Names in `skip` (the regions, which weigh as a filter) make no pairs."""
+        words = re.findall(r"[^\W\d_][\w'’-]*", question)
+        pairs: set[tuple[str, str]] = set()
+        for i, word in enumerate(words):
+            stems = self.analyzer(word) if i > 0 and word[0].isupper() else []
+            if stems and stems[0] not in skip:  # the window skips stop words: "Régions de France" -> ('region', 'franc')
+                window = self._bigrams(self.analyzer(" ".join(words[max(0, i - 2) : i + 3])))
+                pairs |= {pair for pair in window if stems[0] in pair}
+        return pairs
 
     def _stem_fr(self, word: str) -> str:
         """The stem of a word, an English one through its French translation: 'territories' -> 'territoir'."""
