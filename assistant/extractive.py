@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,6 +63,7 @@ from assistant.cues import (
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
+from knowledge.regions import find_regions
 
 __all__ = ["ExtractiveAnswerer", "format_date", "NOT_FOUND"]
 
@@ -118,6 +120,12 @@ _ENGLISH_STOP = frozenset(
 )
 
 
+class _Subject(NamedTuple):
+    regions: frozenset[str]
+    terms: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+
+
 @dataclass
 class _Scored:
     unit: Unit
@@ -149,7 +157,8 @@ class ExtractiveAnswerer:
         self._folded_texts: list[str] = []
         self._tokens: dict[tuple[str, int], list[str]] = {}
         self._title_like: dict[tuple[str, int], bool] = {}
-        self._subjects: dict[str, tuple[frozenset[str], frozenset[tuple[str, str]]]] = {}
+        self._subjects: dict[str, _Subject] = {}
+        self._regions_of: dict[tuple[str, int], frozenset[str]] = {}
         self._stages: dict[str, list[frozenset[str]]] = {}
 
     def _unit_tokens(self, unit: Unit) -> list[str]:
@@ -277,7 +286,7 @@ class ExtractiveAnswerer:
             dense = float(np.dot(qvec, vec))
             tokens = self._unit_tokens(unit)
             # The region a document is about is said once, in its title: every sentence of it speaks of it.
-            subject_terms, subject_pairs = self._document_subject(doc)
+            _, subject_terms, subject_pairs = self._document_subject(doc)
             u_terms = set(tokens) | subject_terms
             unit_pairs = self._bigrams(tokens) | subject_pairs
             heading = self._heading(unit)
@@ -416,21 +425,26 @@ class ExtractiveAnswerer:
         names = set(regions) | {a for a, e in Glossary.load().acronyms.items() if e in regions}
         return frozenset(t for name in names for t in self.analyzer(name))
 
-    def _document_subject(self, doc: StoredDocument) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-        """The terms (and adjacent pairs) of the region a document is about: its only region, or the
-        regions its title names."""
+    def _document_subject(self, doc: StoredDocument) -> _Subject:
+        """The region a document is about (its only region, or the regions its title names), with its
+        terms and their adjacent pairs. A document that mentions several regions is about none of them."""
         subject = self._subjects.get(doc.doc_id)
         if subject is None:
-            from knowledge.regions import find_regions
-
             titled = find_regions(doc.title)
             regions = doc.regions if len(doc.regions) == 1 else [r for r in doc.regions if r in titled]
             pieces = [self.analyzer(region) for region in regions]
-            subject = self._subjects[doc.doc_id] = (
+            subject = self._subjects[doc.doc_id] = _Subject(
+                frozenset(regions),
                 frozenset(t for p in pieces for t in p),
                 frozenset(pair for p in pieces for pair in self._bigrams(p)),
             )
         return subject
+
+    def _unit_regions(self, unit: Unit) -> frozenset[str]:
+        key = (unit.doc_id, unit.index)
+        if key not in self._regions_of:
+            self._regions_of[key] = frozenset(find_regions(unit.text))
+        return self._regions_of[key]
 
     def _stages_of(self, unit: Unit) -> frozenset[str]:
         """The numbered stages a unit speaks of: the ones it names, else the last ones its document
@@ -529,8 +543,9 @@ class ExtractiveAnswerer:
         if NATIONAL.search(request.question) and REGIONAL.search(best.unit.text):
             return True
         if request.regions:
-            doc_regions = set(best.doc.regions)
-            if not any(r in doc_regions or fold(r) in fold(best.unit.text) for r in request.regions):
+            # In scope: a sentence of a document about the region, or one that names it
+            named = self._document_subject(best.doc).regions | self._unit_regions(best.unit)
+            if not any(r in named for r in request.regions):
                 return True
         return False
 
@@ -561,6 +576,11 @@ class ExtractiveAnswerer:
         qvec = self.units.kb.embedder.embed_query_array(request.query)
         scored = self._score(request, qvec)
         abstain_reason = None
+        if scored and request.regions:
+            # A sentence about another region is passed over while one about the asked region answers well enough
+            in_scope = [s for s in scored if not self._off_scope(request, s)]
+            if in_scope and in_scope[0].score >= self.threshold:
+                scored = in_scope + [s for s in scored if s not in in_scope]
         if not scored:
             abstain_reason = "no passage"
         else:
@@ -682,6 +702,7 @@ class ExtractiveAnswerer:
         clauses = [unit.text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
         clause_terms = [set(self.analyzer(c)) for c in clauses]
         terms = self._terms(request.focus or request.query)
+        role = bool(ROLE_Q.search(request.question))
         best, best_span = -1e9, (0, len(unit.text))
         for i in range(len(clauses)):
             seen: set[str] = set()
@@ -700,6 +721,8 @@ class ExtractiveAnswerer:
                     value += 0.3
                 if request.kind == "date" and HAS_DATE.search(piece):
                     value += 0.3
+                if role and ROLE.search(piece):
+                    value += 0.3  # "François Blouvac, responsable du programme", not "souligne François Blouvac"
                 if request.kind == "person" and PERSON_NAME.search(piece):
                     value += 0.3  # "Hervé Morin, président de Régions de France", not "président de Régions de France"
                     if PERSON_NAME.match(piece.lstrip(" *")):
@@ -842,7 +865,7 @@ class ExtractiveAnswerer:
                 continue
             if not evolution and s.lexical < 0.75 * best.lexical:
                 continue
-            if request.regions and not any(fold(r) in fold(s.unit.text) for r in request.regions):
+            if request.regions and not any(r in self._unit_regions(s.unit) for r in request.regions):
                 continue
             if s.doc.doc_id in by_doc:
                 continue

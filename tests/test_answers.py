@@ -251,3 +251,43 @@ def test_a_list_item_is_answered_with_its_intro(corpus_assistant) -> None:
     assert "12 territoires sont lauréats" in answer.text and "Issoudun" in answer.text
     assert [c.n for c in answer.citations] == [1, 2]
     assert_exact_citations(corpus_assistant, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Quel poste occupait Agnès Pannier-Runacher ?", "Agnès Pannier-Runacher, secrétaire d'Etat"),
+        ("Who represented France industrie at the first general assembly?", "Philippe Varin, président de France industrie"),
+    ],
+)
+def test_people_and_roles_are_quoted_together(corpus_assistant, question: str, expected: str) -> None:
+    # A role answers with the name it belongs to; an organisation named in the question ("France industrie")
+    # is matched as a phrase, not word by word.
+    answer = corpus_assistant.answer(question)
+    assert expected in answer.text
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_ranks_must_agree(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Où s'est tenue la deuxième assemblée générale ?")
+    assert "Mulhouse" in answer.text and "première assemblée" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "À quelle date exacte s'est réunie l'assemblée de Mulhouse ?",  # "la semaine dernière" is no date
+        "Quel est le nom du Premier ministre qui a lancé le programme ?",  # the documents never name him
+    ],
+)
+def test_abstains_without_the_date_or_name_asked_for(corpus_assistant, question: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert answer.abstained and "pas trouvé" in answer.text
+
+
+def test_follow_up_on_another_region_passes_over_other_regions(corpus_assistant) -> None:
+    first = "Combien de territoires d'industrie compte le Grand Est ?"
+    a1 = corpus_assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = corpus_assistant.answer("Et dans les Pays de la Loire ?", history=history)
+    assert "14 territoires des Pays de la Loire" in a2.text and "Grand Est" not in a2.text
