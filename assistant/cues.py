@@ -13,6 +13,8 @@ from collections.abc import Callable
 from knowledge.lexical import fold
 
 __all__ = [
+    "DURATION",
+    "DURATION_Q",
     "PRECISE_DATE_Q",
     "ROLE_Q",
     "NAME_Q",
@@ -54,7 +56,7 @@ __all__ = [
 
 HAS_NUMBER = re.compile(
     r"\d|\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille|moitié|moitie|tiers|"
-    r"quart|half|third|quarter)\b",
+    r"quart|half|third|quarter|dizaine|douzaine|quinzaine|vingtaine|trentaine|cinquantaine|centaine)\b",
     re.I,
 )
 DEFINES = re.compile(r"\b(sont des|est un|est une|désigne|consiste|vise à|ceux-ci sont|il s.agit)\b", re.I)
@@ -221,3 +223,10 @@ NAME_Q = re.compile(r"\b(name of|what is (?:his|her) name|nom d[eu]|comment s.ap
 ROLE_Q = re.compile(r"\b(fonction|r[ôo]le|poste|titre|position|title|job|role)\b", re.I)
 # "À quelle date précise ?", "On which day exactly?": a day answers, not a month or "last week".
 PRECISE_DATE_Q = re.compile(r"\b(date précise|date exacte|quel jour|exact date|which day|what day|precise date)\b", re.I)
+# "How long ...?", "pendant combien de temps ?": a duration or the span of years answers.
+DURATION_Q = re.compile(r"\b(how long|for how many years|combien de temps|quelle dur[ée]e|dur[ée]e)\b", re.I)
+DURATION = re.compile(
+    r"\b(?:pendant|pour|sur|depuis)\s+(?:une?\s+|plus de\s+|près de\s+)?[\w-]+\s+(?:d['’])?(?:ans|années|mois)\b"
+    r"|\bjusqu['’](?:à|en)\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}\b",
+    re.I,
+)

@@ -29,6 +29,8 @@ from assistant.cues import (
     DEADLINE,
     DEADLINE_Q,
     DEFINES,
+    DURATION,
+    DURATION_Q,
     ENGLISH_TITLE_WORDS,
     EVOLUTION,
     DAY_MONTH,
@@ -276,6 +278,7 @@ class ExtractiveAnswerer:
         years = set(HAS_YEAR.findall(request.question))
         q_stages = stage_numbers(request.question)
         rank_q = bool(RANK_Q.search(request.question))
+        duration = bool(DURATION_Q.search(request.question))
         count_focus = self._focus_stem(request)
         list_focus = count_focus if request.kind in ("list", "scheme") else None
         q_counts = stated_counts(request.focus or request.question, self._stem_fr, count_focus) if count_focus else set()
@@ -329,8 +332,8 @@ class ExtractiveAnswerer:
                 score += 0.08 if stages & q_stages else -0.15
             if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
                 score -= 0.08
-            if request.kind == "number" and HAS_NUMBER.search(unit.text):
-                score += 0.08
+            if request.kind == "number" and (DURATION if duration else HAS_NUMBER).search(unit.text):
+                score += 0.15 if duration else 0.08
             if request.kind == "amount" and HAS_MONEY.search(unit.text):
                 score += 0.1
             if request.kind == "place" and PLACE.search(unit.text):
@@ -613,8 +616,9 @@ class ExtractiveAnswerer:
                 return self._abstain(request, lang, scored, "no date in the best passages")
             scored = [with_date[0]] + [s for s in scored if s is not with_date[0]]
         if request.kind in ("number", "amount"):
-            pattern = HAS_MONEY if request.kind == "amount" else HAS_NUMBER
-            focus = self._count_stem(request) if request.kind == "number" else None
+            duration = bool(DURATION_Q.search(request.question))
+            pattern = HAS_MONEY if request.kind == "amount" else DURATION if duration else HAS_NUMBER
+            focus = self._count_stem(request) if request.kind == "number" and not duration else None
             if focus and self._df is not None and focus not in self._df:
                 focus = None  # an English or unknown word: cannot be checked in French sentences
             with_figure = [

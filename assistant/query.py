@@ -153,7 +153,7 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(budget|montant|enveloppe|how much money|how much|combien d.euros|cout|cost|amount|"
                  r"financement total|millions?|funding)\b", t):
         return "amount"
-    if re.search(r"\b(combien|how many|how much|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
+    if re.search(r"\b(combien|how many|how much|how long|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
                  r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
         return "number"
     if re.search(r"\b(deadline|date limite|echeance|dates|quand|(?<!^)when|^when (?=did|was|were|is|are|will|does|do|has|had)|quelle date|what date|which date|en quelle annee|what year|which year|"

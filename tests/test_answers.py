@@ -291,3 +291,16 @@ def test_follow_up_on_another_region_passes_over_other_regions(corpus_assistant)
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
     a2 = corpus_assistant.answer("Et dans les Pays de la Loire ?", history=history)
     assert "14 territoires des Pays de la Loire" in a2.text and "Grand Est" not in a2.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How long does the second phase of the programme run?", "jusqu'à 2027"),
+        ("Pendant combien de temps les chefs de projet des territoires fragiles sont-ils financés ?", "pour deux ans"),
+        ("How long had the VIE existed when the territorial volunteers were launched?", "vingtaine"),
+    ],
+)
+def test_how_long_questions_get_a_duration(corpus_assistant, question: str, expected: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert expected in answer.text, answer.text
