@@ -147,8 +147,10 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _line(s: Scheme, lang: str, marks: str, compact: bool) -> str:
+def _line(s: Scheme, lang: str, marks: str, compact: bool, purpose: bool = False) -> str:
     fields = []
+    if purpose and s.purpose:  # the best match says what it pays for, in its own words
+        fields.append(("what: " if lang == "en" else "objet : ") + _shorten(s.purpose, 70 if compact else 110))
     if s.beneficiaries:
         label = "for: " if lang == "en" else "pour : "
         fields.append(label + _shorten(s.beneficiaries, 45 if compact else 70))
@@ -300,7 +302,7 @@ def _compose(
             citations.append(_citation(by_span[key], doc, start, end, score))
         return by_span[key]
 
-    for score, s in chosen:
+    for i, (score, s) in enumerate(chosen):
         try:
             doc = kb.documents.get(s.doc_id)
         except NotFoundError:
@@ -312,7 +314,7 @@ def _compose(
             n = cite(doc, start, end, score)
             if n not in numbers:
                 numbers.append(n)
-        lines.append(_line(s, lang, "".join(f"[{n}]" for n in numbers), compact))
+        lines.append(_line(s, lang, "".join(f"[{n}]" for n in numbers), compact, purpose=i == 0))
     if len(lines) == 1:
         return "", []
     return "\n".join(lines), citations

@@ -52,6 +52,10 @@ def schemes(ctx: click.Context, region: str | None, as_json: bool) -> None:
             f"period: {s.period or '—'}",
         ]
         click.echo("    " + " | ".join(details))
+        if s.purpose:
+            click.echo(f"    what: {s.purpose}")
+        if s.phases:
+            click.echo(f"    phase: {', '.join(str(p) for p in s.phases)}")
         if s.beneficiaries:
             click.echo(f"    for: {s.beneficiaries}")
         sources = [s.source_name] + [a["source"].replace("\\", "/").rsplit("/", 1)[-1] for a in s.also]

@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 CATALOGUE_FILE = "schemes.json"
-_SCHEMA = 2
+_SCHEMA = 4
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Scheme:
     evidence: list[tuple[str, int, int]] = field(default_factory=list)
     also: list[dict[str, Any]] = field(default_factory=list)
     phases: list[int] = field(default_factory=list)  # the programme phases the text around it is about
+    purpose: str | None = None  # what it pays for: "le soutien de projets capacitaires structurants en lien avec ..."
 
     @property
     def display_name(self) -> str:
@@ -681,6 +682,19 @@ def _scheme_id(doc_id: str, start: int, end: int, name: str) -> str:
     return f"{slug}-{digest}"
 
 
+_PURPOSE = re.compile(
+    r"\b(?:permet(?:tra|tent|tront)?\s+|vise(?:nt)? à\s+|pour\s+(?=financer|soutenir|accompagner|investir|aider))"
+    r"([^.;]{12,160}?)\s*(?:[.;,]|$)"
+)
+
+
+def find_purpose(description: str) -> str | None:
+    """What a scheme pays for or does, as its text says it: '... permet le soutien de projets capacitaires
+    structurants en lien avec la transition écologique.' -> 'le soutien de projets capacitaires ...'."""
+    m = _PURPOSE.search(description)
+    return m.group(1).strip(" ,") if m else None
+
+
 def extract_schemes(doc: StoredDocument) -> list[Scheme]:
     """The schemes one document describes, in document order. Deterministic; no model."""
     segments = _segments(doc.text)
@@ -717,6 +731,7 @@ def extract_schemes(doc: StoredDocument) -> list[Scheme]:
                 operator=draft.operator,
                 evidence=draft.evidence,
                 phases=sorted(phases),
+                purpose=find_purpose(description),
             )
         )
     return schemes

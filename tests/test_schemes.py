@@ -499,3 +499,18 @@ def test_schemes_of_another_phase_are_ranked_down(catalogue: SchemeCatalogue) ->
     missions = next(s for s in catalogue.all() if "rebond industriel" in s.name)
     assert missions.phases == [1]
     assert match_score(missions, "ingénierie en phase 2") < match_score(missions, "ingénierie en phase 1")
+
+
+def test_scheme_purpose_is_read_from_its_span(catalogue: SchemeCatalogue) -> None:
+    green = _green(catalogue.all())
+    assert green.purpose == "le soutien de projets capacitaires structurants en lien avec la transition écologique"
+    assert green.purpose in green.description
+    banque = next(s for s in catalogue.all() if "fonds propres" in s.name)
+    assert banque.purpose and banque.purpose.startswith("investir sur fonds propres") and banque.purpose in banque.description
+
+
+def test_best_matching_scheme_says_what_it_pays_for(catalogue: SchemeCatalogue, kb: KnowledgeBase) -> None:
+    answer = answer_schemes(_request("Quels projets le dispositif du fonds vert finance-t-il en Centre-Val de Loire ?"), catalogue, kb)
+    assert answer is not None
+    first = next(line for line in answer.text.splitlines() if line.startswith("- "))
+    assert GREEN in first and "objet : le soutien de projets capacitaires structurants" in first
