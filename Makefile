@@ -50,9 +50,16 @@ test: install chromium
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval-gate
 
+# dev2.jsonl was written blind and tuned on afterwards (evals/README.md): its gate holds its measured figures less a margin.
+EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.85 --fail-under all_facts=0.85 --fail-under citation_hit=0.88 \
+	--fail-under abstention_accuracy=0.80 --fail-over false_abstention=0.05 --fail-over length_max=1200 \
+	--fail-over latency_total_p95=300
+
 eval-gate: install
-	@tmp=$$(mktemp -d) && TIA_DATA_DIR=$$tmp/data $(BIN)/tia eval --bundled evals/datasets/dev.jsonl \
-		--out .eval-out/ci --quiet $(EVAL_GATE); status=$$?; rm -rf $$tmp; exit $$status
+	@tmp=$$(mktemp -d) && export TIA_DATA_DIR=$$tmp/data && \
+		$(BIN)/tia eval --bundled evals/datasets/dev.jsonl --out .eval-out/ci --quiet $(EVAL_GATE) && \
+		$(BIN)/tia eval evals/datasets/dev2.jsonl --out .eval-out/ci-dev2 --quiet $(EVAL_GATE_DEV2); \
+		status=$$?; rm -rf $$tmp; exit $$status
 
 # The quick loop: no real-model, server or browser tests.
 test-fast: install
