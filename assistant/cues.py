@@ -218,15 +218,19 @@ ROLE = re.compile(
     r"maire|chef|cheffe|vice-présidente?)\b"
 )
 # Questions that want a name, not a description: "What is the name of ...", "Comment s'appelle ...".
-NAME_Q = re.compile(r"\b(name of|what is (?:his|her) name|nom d[eu]|comment s.appell?e)\b", re.I)
+NAME_Q = re.compile(
+    r"\b(name of|what is (?:his|her) name|nom d[eu]|comment s.appell?e)\b|^\s*(qui est|qui était|who is|who was)\s+(?:le|la|l'|the)\b",
+    re.I,
+)
 # "Quelle fonction occupe X ?", "What was X's position?": a role answers.
-ROLE_Q = re.compile(r"\b(fonction|r[ôo]le|poste|titre|position|title|job|role)\b", re.I)
+ROLE_Q = re.compile(r"\b(fonction|r[ôo]le|poste|titre|portefeuille|position|title|job|role|portfolio)\b", re.I)
 # "À quelle date précise ?", "On which day exactly?": a day answers, not a month or "last week".
 PRECISE_DATE_Q = re.compile(r"\b(date précise|date exacte|quel jour|exact date|which day|what day|precise date)\b", re.I)
 # "How long ...?", "pendant combien de temps ?": a duration or the span of years answers.
 DURATION_Q = re.compile(r"\b(how long|for how many years|combien de temps|quelle dur[ée]e|dur[ée]e)\b", re.I)
 DURATION = re.compile(
     r"\b(?:pendant|pour|sur|depuis)\s+(?:une?\s+|plus de\s+|près de\s+)?[\w-]+\s+(?:d['’])?(?:ans|années|mois)\b"
-    r"|\bjusqu['’](?:à|en)\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}\b",
+    r"|\bjusqu['’](?:à|en)\s+(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}\b"
+    r"|\b[\w-]+\s+(?:ans|années|mois|semaines)\s+(?:après|plus tard)\b",
     re.I,
 )

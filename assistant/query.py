@@ -159,12 +159,12 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(deadline|date limite|echeance|dates|quand|(?<!^)when|^when (?=did|was|were|is|are|will|does|do|has|had)|quelle date|what date|which date|en quelle annee|what year|which year|"
                  r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
         return "date"
-    if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|funding|money|"
+    if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|financer|funding|money|"
                  r"eligib|postuler|apply|candidat)\w*", t):
         return "scheme"
     if re.search(r"(?<!\w)(où|where|quelle ville|which city|in which town)(?!\w)", text.lower()):
         return "place"
-    if re.search(r"\b(qui|who|whom)\b", t):
+    if re.search(r"\b(qui|who|whom|quels responsables|quelles personnalites|which officials|which people)\b", t):
         return "person"
     if re.search(r"\b(quels|quelles|lesquels|lesquelles|liste|list|which|what are|name the|cite|enumer|exemples?|examples?|"
                  r"lister|axes|conventions|quelques|(?:what|which) (?:were|are) some)\b", t):
