@@ -13,6 +13,7 @@ from collections.abc import Callable
 from knowledge.lexical import fold
 
 __all__ = [
+    "NAMED_PLACE",
     "DURATION",
     "DURATION_Q",
     "PRECISE_DATE_Q",
@@ -210,7 +211,10 @@ def ordinal_mentions(text: str, stem_of: Callable[[str], str]) -> list[tuple[int
 
 
 # A person's name: two capitalised words, each possibly hyphenated ("Jean-Luc Rigaut", "Agnès Pannier-Runacher").
-PERSON_NAME = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b")
+PERSON_NAME = re.compile(
+    r"\b(?!(?:Le|La|Les|Un|Une|Des|Du|De|En|Au|Aux|Ce|Cette|Ces|Sur|Dans|Pour|Par|Avec|The|In|On|At|For)\b)"
+    r"[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b"
+)
 # A role given after a name: "Jean-Luc Rigaut, président de l'AdCF", "François Blouvac, responsable du programme".
 ROLE = re.compile(
     r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\**\s*,\s*"
@@ -234,3 +238,6 @@ DURATION = re.compile(
     r"|\b[\w-]+\s+(?:ans|années|mois|semaines)\s+(?:après|plus tard)\b",
     re.I,
 )
+# A place an answer can give: a capitalised name that does not open the sentence ("... à Mulhouse",
+# "sur les territoires de Montargis-Gien"); "- Innovation : création de la maison ..." names none.
+NAMED_PLACE = re.compile(r"(?<=[\s'’(])[A-ZÀ-Ý][a-zà-ÿ]+")

@@ -48,6 +48,7 @@ from assistant.cues import (
     PARTITIVE,
     PLACE,
     NAME_Q,
+    NAMED_PLACE,
     PERSON_NAME,
     PLACE_MENTION,
     PRECISE_DATE_Q,
@@ -274,6 +275,7 @@ class ExtractiveAnswerer:
             for phrase in Glossary.load().french_terms(request.focus or request.question):
                 q_pairs |= self._bigrams(self.analyzer(phrase))
         name_pairs = self._name_pairs(request.question, skip=region_terms)
+        rare_names = self._rare_names(request.question, skip=region_terms)
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         years = set(HAS_YEAR.findall(request.question))
         q_stages = stage_numbers(request.question)
@@ -321,6 +323,8 @@ class ExtractiveAnswerer:
                 score += 0.15 * len(q_pairs & unit_pairs) / len(q_pairs)
             if name_pairs:  # "France industrie", "Régions de France": a name is matched whole or not at all
                 score += 0.1 * min(2, len(name_pairs & unit_pairs))
+            if rare_names:  # "Pithiviers", "Salbris": a name few sentences hold points at them
+                score += 0.15 * min(2, len(rare_names & u_terms))
             score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
             if unit.kind == "heading" or self._is_title_like(unit, doc):
@@ -379,6 +383,18 @@ class ExtractiveAnswerer:
                 window = self._bigrams(self.analyzer(" ".join(words[max(0, i - 2) : i + 3])))
                 pairs |= {pair for pair in window if stems[0] in pair}
         return pairs
+
+    def _rare_names(self, question: str, skip: frozenset[str] = frozenset()) -> set[str]:
+        """Stems of the question's capitalised words (not the first) that at most two units contain."""
+        assert self._df is not None
+        words = re.findall(r"[^\W\d_][\w'’-]*", question)
+        return {
+            stem
+            for i, word in enumerate(words)
+            if i > 0 and word[0].isupper()
+            for stem in self.analyzer(word)
+            if stem not in skip and 0 < self._df.get(stem, 0) <= 2
+        }
 
     def _stem_fr(self, word: str) -> str:
         """The stem of a word, an English one through its French translation: 'territories' -> 'territoir'."""
@@ -604,17 +620,13 @@ class ExtractiveAnswerer:
             return self._abstain(request, lang, scored, "no deadline in the best passages")
         if NAME_Q.search(request.question) and not PERSON_NAME.search(scored[0].unit.text):
             return self._abstain(request, lang, scored, "no name in the best passage")
-        if request.kind == "date":
-            # "la semaine dernière" does not answer "à quelle date précise ?", nor does a sentence with no date
-            dated = DAY_MONTH if PRECISE_DATE_Q.search(request.question) else HAS_DATE
-            with_date = [
-                s for s in scored[:3]
-                if s.score >= scored[0].score - 0.2 and s.lexical >= 0.75 * scored[0].lexical
-                and dated.search(self._answer_piece(request, s.unit))
-            ]
-            if not with_date:
-                return self._abstain(request, lang, scored, "no date in the best passages")
-            scored = [with_date[0]] + [s for s in scored if s is not with_date[0]]
+        # "la semaine dernière" does not answer "à quelle date précise ?", nor a sentence with no place "où ?"
+        needed = {"date": DAY_MONTH if PRECISE_DATE_Q.search(request.question) else HAS_DATE, "place": NAMED_PLACE}
+        if request.kind in needed:
+            answering = self._with_pattern(request, scored, needed[request.kind])
+            if not answering:
+                return self._abstain(request, lang, scored, f"no {request.kind} in the best passages")
+            scored = [answering[0]] + [s for s in scored if s is not answering[0]]
         if request.kind in ("number", "amount"):
             duration = bool(DURATION_Q.search(request.question))
             pattern = HAS_MONEY if request.kind == "amount" else DURATION if duration else HAS_NUMBER
@@ -739,6 +751,15 @@ class ExtractiveAnswerer:
         a += len(piece) - len(piece.lstrip(" ,;:–-("))
         b -= len(piece) - len(piece.rstrip(" ,;:–-("))
         return unit.start + a, unit.start + b
+
+    def _with_pattern(self, request: AnswerRequest, scored: list[_Scored], pattern: re.Pattern[str]) -> list[_Scored]:
+        """The best units (close to the best in score and in matched words) whose quoted part has the pattern."""
+        best = scored[0]
+        return [
+            s for s in scored[:3]
+            if s.score >= best.score - 0.2 and s.lexical >= 0.75 * best.lexical
+            and pattern.search(self._answer_piece(request, s.unit).lstrip("-•*– "))
+        ]
 
     def _answer_piece(self, request: AnswerRequest, unit: Unit) -> str:
         """The part of a unit an answer would quote (a long sentence is trimmed to what answers)."""

@@ -154,7 +154,7 @@ def _question_kind(text: str) -> str:
                  r"financement total|millions?|funding)\b", t):
         return "amount"
     if re.search(r"\b(combien|how many|how much|how long|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
-                 r"pourcentage|percentage|share|part\b|proportion|total)\b", t):
+                 r"pourcentage|percentage|share|part\b(?! of)|proportion|total)\b", t):
         return "number"
     if re.search(r"\b(deadline|date limite|echeance|dates|quand|(?<!^)when|^when (?=did|was|were|is|are|will|does|do|has|had)|quelle date|what date|which date|en quelle annee|what year|which year|"
                  r"jusqu.a quand|until when|until which|date|depuis quand|since when|until)\b", t):
@@ -162,7 +162,8 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(aide|aides|dispositif|dispositifs|support|scheme|schemes|subsid|grant|financement|financer|funding|money|"
                  r"eligib|postuler|apply|candidat)\w*", t):
         return "scheme"
-    if re.search(r"(?<!\w)(où|where|quelle ville|which city|in which town)(?!\w)", text.lower()):
+    if re.search(r"(?<!\w)(où|where|quelle ville|which city|in which town)(?!\w)(?! en (?:est|sont|était|étaient)\b)",
+                 text.lower()):
         return "place"
     if re.search(r"\b(qui|who|whom|quels responsables|quelles personnalites|which officials|which people)\b", t):
         return "person"

@@ -304,3 +304,32 @@ def test_follow_up_on_another_region_passes_over_other_regions(corpus_assistant)
 def test_how_long_questions_get_a_duration(corpus_assistant, question: str, expected: str) -> None:
     answer = corpus_assistant.answer(question)
     assert expected in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Our factory is in Romorantin: which phase 2 territory do we belong to?", "Sologne - Val de Cher"),
+        ("Nous sommes une PME de Pithiviers : de quel territoire d'industrie faisons-nous partie ?", "Nord Loiret"),
+    ],
+)
+def test_a_town_is_found_in_the_territory_that_includes_it(corpus_assistant, question: str, expected: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert expected in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In which town is the maison internationale de la cosmétique?",  # the document names no town for it
+        "Qui est le préfet de la région Centre-Val de Loire ?",  # nor the prefect
+    ],
+)
+def test_abstains_without_the_place_or_person_asked_for(corpus_assistant, question: str) -> None:
+    answer = corpus_assistant.answer(question)
+    assert answer.abstained, answer.text
+
+
+def test_where_do_things_stand_is_no_place_question(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("Où en était la signature des contrats dans les Pays de la Loire ?")
+    assert not answer.abstained and "un seul des 14 territoires" in answer.text
