@@ -518,10 +518,12 @@ class ExtractiveAnswerer:
         glossary = Glossary.load()
         acronyms = {a.lower() for a in glossary.acronyms}
         english_terms = {w for key in glossary.en_fr for w in key.split()}
-        words = re.findall(r"[^\W\d_][^\W\d_'’-]*", question)
         unknown = []
-        for i, w in enumerate(words):
-            if i == 0 or not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
+        for m in re.finditer(r"[^\W\d_][^\W\d_'’-]*", question):
+            w = m.group(0)
+            if re.fullmatch(r"(?:.*[.?!:;]\s*)?", question[: m.start()]):
+                continue  # the first word of a sentence ("... in autumn 2019? Please give ...")
+            if not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
                 continue
             if w.lower() in ENGLISH_TITLE_WORDS or w.lower() in english_terms:
                 continue

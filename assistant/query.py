@@ -150,7 +150,7 @@ def _question_kind(text: str) -> str:
     if re.search(r"\b(qu.est.ce qu|what is an?\b|what are\b(?! the)|c.est quoi|definition|que signifie|"
                  r"what does .* mean)", t):
         return "definition"
-    if re.search(r"\b(budget|montant|enveloppe|how much money|how much|combien d.euros|cout|cost|amount|"
+    if re.search(r"\b(budget|montant|enveloppe|how much money|how much|combien d.euros|combien d.argent|cout|cost|amount|"
                  r"financement total|millions?|funding)\b", t):
         return "amount"
     if re.search(r"\b(combien|how many|how much|how long|nombre|number of|quel montant|what amount|montant|budget|enveloppe|"
