@@ -13,6 +13,7 @@ from collections.abc import Callable
 from knowledge.lexical import fold
 
 __all__ = [
+    "ORDINAL_Q",
     "NAMED_PLACE",
     "DURATION",
     "DURATION_Q",
@@ -241,3 +242,5 @@ DURATION = re.compile(
 # A place an answer can give: a capitalised name that does not open the sentence ("... à Mulhouse",
 # "sur les territoires de Montargis-Gien"); "- Innovation : création de la maison ..." names none.
 NAMED_PLACE = re.compile(r"(?<=[\s'’(])[A-ZÀ-Ý][a-zà-ÿ]+")
+# "Which one was it?", "quel numéro ?": a question for a rank without an ordinal word in it.
+ORDINAL_Q = re.compile(r"\b(sequence number|which one was|quel num[ée]ro|combienti[èe]me|num[ée]ro d.ordre)\b", re.I)

@@ -44,6 +44,7 @@ from assistant.cues import (
     INLINE_LIST,
     NATIONAL,
     NUMBERED_STAGE,
+    ORDINAL_Q,
     ORDINAL_WORDS,
     PARTITIVE,
     PLACE,
@@ -107,7 +108,7 @@ def format_date(value: str | None, language: str) -> str:
 # "combien de territoires", "how many industrial territories": the counted noun phrase.
 _COUNTED = re.compile(
     r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|nombre\s+(?:de|d')\s*|(?P<en>how many\s+|number of\s+))"
-    r"(?P<words>[a-z]+(?:\s+[a-z]+){0,2})"
+    r"(?P<words>[a-z]+(?:\s+[a-z]+){0,3})"
 )
 # "quels grands axes", "which new territories": the named noun phrase of a which/what question.
 _NAMED = re.compile(
@@ -639,6 +640,8 @@ class ExtractiveAnswerer:
                 s for s in scored[:10]
                 if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2
                 and (focus is None or self._speaks_of(s.unit, focus))
+                # an amount of something else: "l'enveloppe d'ingénierie" is not "une enveloppe de 100 M€ ... pour investir"
+                and (request.kind != "amount" or (s.lexical >= 0.8 * scored[0].lexical and s.score >= scored[0].score - 0.15))
             ]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
@@ -833,6 +836,7 @@ class ExtractiveAnswerer:
             return None
         words = match.group("words").split()
         if match.group("en"):
+            words = list(itertools.dropwhile(lambda w: w in ("the", "a", "an", "of"), words)) or words
             words = list(itertools.takewhile(lambda w: w not in _ENGLISH_STOP, words)) or words[:1]
             word = words[-1]
         else:
@@ -870,7 +874,7 @@ class ExtractiveAnswerer:
             # No counted noun: take one from the best sentence's figures that the question names
             # ("le deuxième ou le troisième comité ?" -> the ordinal figures' "comité").
             q_stems = set(self.analyzer(request.question))
-            ordinal = bool(ORDINAL_WORDS.search(request.question))
+            ordinal = bool(ORDINAL_WORDS.search(request.question) or ORDINAL_Q.search(request.question))
             if not ordinal and request.kind not in ("number", "amount"):
                 return None  # "qu'ont créé les territoires ?" asks for no figure of territories
             focus = next(

@@ -22,7 +22,8 @@ _ITEM = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+")
 # A sentence ends at . ! ? … followed by space and an upper-case letter, digit or quote;
 # not after common abbreviations or initials.
 _SENT_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9])")
-_ABBREV = re.compile(r"(?:\b(?:M|Mme|Mmes|MM|Dr|St|Ste|etc|cf|p|n°|art|av|env|vol|No)\.|\b[A-Z]\.)$")
+# "etc." is not one: followed by a capital, it ends its sentence ("... la mobilité etc. Cela s'accompagnera ...").
+_ABBREV = re.compile(r"(?:\b(?:M|Mme|Mmes|MM|Dr|St|Ste|cf|p|n°|art|av|env|vol|No)\.|\b[A-Z]\.)$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def split_units(doc_id: str, text: str) -> list[Unit]:
 
 
 # Bumped when what is embedded for a unit changes, so that cached vectors are not reused.
-_EMBEDDING_LAYOUT = "v2"
+_EMBEDDING_LAYOUT = "v3"
 
 
 def embedding_texts(units: list[Unit]) -> list[str]:

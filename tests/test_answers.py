@@ -333,3 +333,4 @@ def test_abstains_without_the_place_or_person_asked_for(corpus_assistant, questi
 def test_where_do_things_stand_is_no_place_question(corpus_assistant) -> None:
     answer = corpus_assistant.answer("Où en était la signature des contrats dans les Pays de la Loire ?")
     assert not answer.abstained and "un seul des 14 territoires" in answer.text
+

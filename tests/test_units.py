@@ -25,3 +25,11 @@ def test_list_items_are_embedded_with_their_intro() -> None:
     texts = embedding_texts(units)
     assert texts[2] == "Il se focalise sur 4 axes majeurs : - Accélérer la transition écologique"
     assert texts[0] == units[0].text and texts[4] == units[4].text
+
+
+def test_etc_ends_a_sentence_before_a_capital() -> None:
+    text = "Pour investir dans le numérique, la mobilité etc. Cela s'accompagnera d'une enveloppe d'ingénierie."
+    assert [u.text for u in split_units("d", text)] == [
+        "Pour investir dans le numérique, la mobilité etc.",
+        "Cela s'accompagnera d'une enveloppe d'ingénierie.",
+    ]
