@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 QUESTION ?= Combien de territoires d'industrie compte le Grand Est ?
 
-.PHONY: install run ask test test-fast eval-gate chromium bench clean
+.PHONY: install run ask test test-fast eval-gate eval-heldout chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,16 +50,26 @@ test: install chromium
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval-gate
 
-# dev2.jsonl was written blind and tuned on afterwards (evals/README.md): its gate holds its measured figures less a margin.
+# dev2 and dev3 were written blind and tuned on afterwards (evals/README.md): their gates hold their
+# measured figures less a margin. heldout.jsonl is never tuned on, so it is measured (make eval-heldout), not gated.
 EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.85 --fail-under all_facts=0.85 --fail-under citation_hit=0.88 \
 	--fail-under abstention_accuracy=0.80 --fail-over false_abstention=0.05 --fail-over length_max=1200 \
+	--fail-over latency_total_p95=300
+EVAL_GATE_DEV3 ?= --fail-under fact_recall=0.72 --fail-under all_facts=0.68 --fail-under citation_hit=0.87 \
+	--fail-under abstention_accuracy=0.85 --fail-over false_abstention=0.05 --fail-over length_max=1200 \
 	--fail-over latency_total_p95=300
 
 eval-gate: install
 	@tmp=$$(mktemp -d) && export TIA_DATA_DIR=$$tmp/data && \
 		$(BIN)/tia eval --bundled evals/datasets/dev.jsonl --out .eval-out/ci --quiet $(EVAL_GATE) && \
-		$(BIN)/tia eval evals/datasets/dev2.jsonl --out .eval-out/ci-dev2 --quiet $(EVAL_GATE_DEV2); \
+		$(BIN)/tia eval evals/datasets/dev2.jsonl --out .eval-out/ci-dev2 --quiet $(EVAL_GATE_DEV2) && \
+		$(BIN)/tia eval evals/datasets/dev3.jsonl --out .eval-out/ci-dev3 --quiet $(EVAL_GATE_DEV3); \
 		status=$$?; rm -rf $$tmp; exit $$status
+
+# The held-out set: how well answers generalise to questions nobody tuned on (reported, not gated).
+eval-heldout: install
+	@tmp=$$(mktemp -d) && TIA_DATA_DIR=$$tmp/data $(BIN)/tia eval --bundled evals/datasets/heldout.jsonl \
+		--out .eval-out/heldout --quiet; status=$$?; rm -rf $$tmp; exit $$status
 
 # The quick loop: no real-model, server or browser tests.
 test-fast: install

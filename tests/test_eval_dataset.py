@@ -269,3 +269,26 @@ def test_unanswerable_dev_questions_are_not_in_the_corpus(dev: list[Record], cor
     text = "\n".join(corpus.values())
     for word in ("Occitanie", "Bretagne", "Nouvelle-Aquitaine", "Hauts-de-France", "gazole", "crêpes", "phase 3"):
         assert not fact_found([word], text), word
+
+
+# -- every dataset shipped with the project ------------------------------------------------------
+SHIPPED = sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
+
+
+def test_shipped_datasets_load_together_with_unique_ids() -> None:
+    assert {p.name for p in SHIPPED} >= {"dev.jsonl", "dev2.jsonl", "dev3.jsonl", "heldout.jsonl"}
+    records = load_datasets(SHIPPED)
+    assert len({r.id for r in records}) == len(records)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_fact_is_in_an_expected_source(path, corpus: dict[str, str]) -> None:  # noqa: ANN001
+    records = load_dataset(path)
+    assert all(r.expected_sources for r in records if r.answerable)
+    missing = [
+        (r.id, group)
+        for r in records
+        for group in r.expected_facts
+        if not any(fact_found(group, corpus[s]) for s in r.expected_sources)
+    ]
+    assert missing == []
