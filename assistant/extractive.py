@@ -16,16 +16,14 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
-from typing import NamedTuple
 
 import numpy as np
 
 from assistant.answer import Answer, Citation, Passage
 from assistant.answerer import AnswerRequest
 from assistant.cues import (
-    ANAPHOR,
     CLAUSE,
+    DAY_MONTH,
     DEADLINE,
     DEADLINE_Q,
     DEFINES,
@@ -33,7 +31,6 @@ from assistant.cues import (
     DURATION_Q,
     ENGLISH_TITLE_WORDS,
     EVOLUTION,
-    DAY_MONTH,
     FIGURE,
     GENERAL_ASK,
     GENERIC_STEMS,
@@ -42,32 +39,32 @@ from assistant.cues import (
     HAS_NUMBER,
     HAS_YEAR,
     INLINE_LIST,
+    NAMED_PLACE,
+    NAME_Q,
     NATIONAL,
     NUMBERED_STAGE,
     ORDINAL_Q,
     ORDINAL_WORDS,
     PARTITIVE,
-    PLACE,
-    NAME_Q,
-    NAMED_PLACE,
     PERSON_NAME,
+    PLACE,
     PLACE_MENTION,
     PRECISE_DATE_Q,
     RANK_Q,
+    REGIONAL,
     ROLE,
     ROLE_Q,
-    REGIONAL,
     SINGULAR,
     UNTIL,
     date_precision,
-    stage_numbers,
     ordinal_mentions,
+    stage_numbers,
     stated_counts,
 )
+from assistant.reading import DocumentReader, bigrams
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
-from knowledge.regions import find_regions
 
 __all__ = ["ExtractiveAnswerer", "format_date", "NOT_FOUND"]
 
@@ -124,12 +121,6 @@ _ENGLISH_STOP = frozenset(
 )
 
 
-class _Subject(NamedTuple):
-    regions: frozenset[str]
-    terms: frozenset[str]
-    pairs: frozenset[tuple[str, str]]
-
-
 @dataclass
 class _Scored:
     unit: Unit
@@ -159,22 +150,7 @@ class ExtractiveAnswerer:
         self._vocab_key: tuple[str, ...] = ()
         self._words: set[str] = set()
         self._folded_texts: list[str] = []
-        self._tokens: dict[tuple[str, int], list[str]] = {}
-        self._title_like: dict[tuple[str, int], bool] = {}
-        self._subjects: dict[str, _Subject] = {}
-        self._regions_of: dict[tuple[str, int], frozenset[str]] = {}
-        self._stages: dict[str, list[frozenset[str]]] = {}
-
-    def _unit_tokens(self, unit: Unit) -> list[str]:
-        key = (unit.doc_id, unit.index)
-        tokens = self._tokens.get(key)
-        if tokens is None:
-            tokens = self._tokens[key] = self.analyzer(unit.text)
-        return tokens
-
-    @staticmethod
-    def _bigrams(tokens: list[str]) -> set[tuple[str, str]]:
-        return set(zip(tokens, tokens[1:], strict=False))
+        self.reader = DocumentReader(units, self.analyzer)
 
     # -- corpus statistics -----------------------------------------------------------
     def _stats(self) -> None:
@@ -269,12 +245,12 @@ class ExtractiveAnswerer:
         shrink = q_weight / (q_weight + missing) if q_weight + missing else 0.0
         # Adjacent pairs of the question's own words: a phrase match ("président de l'AdCF") beats
         # the same words scattered through a long sentence.
-        q_pairs = self._bigrams(self.analyzer(request.question))
+        q_pairs = bigrams(self.analyzer(request.question))
         if request.language == "en":  # "first general assembly" -> "assemblée générale"
             from assistant.query import Glossary
 
             for phrase in Glossary.load().french_terms(request.focus or request.question):
-                q_pairs |= self._bigrams(self.analyzer(phrase))
+                q_pairs |= bigrams(self.analyzer(phrase))
         name_pairs = self._name_pairs(request.question, skip=region_terms)
         rare_names = self._rare_names(request.question, skip=region_terms)
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
@@ -290,25 +266,25 @@ class ExtractiveAnswerer:
         scored = []
         for unit, doc, vec, passage in self._candidates(request):
             dense = float(np.dot(qvec, vec))
-            tokens = self._unit_tokens(unit)
+            tokens = self.reader.tokens(unit)
             # The region a document is about is said once, in its title: every sentence of it speaks of it.
-            _, subject_terms, subject_pairs = self._document_subject(doc)
+            _, subject_terms, subject_pairs = self.reader.subject(doc)
             u_terms = set(tokens) | subject_terms
-            unit_pairs = self._bigrams(tokens) | subject_pairs
-            heading = self._heading(unit)
-            ctx_terms = u_terms | set(self._unit_tokens(heading)) if heading else u_terms
+            unit_pairs = bigrams(tokens) | subject_pairs
+            heading = self.reader.heading(unit)
+            ctx_terms = u_terms | set(self.reader.tokens(heading)) if heading else u_terms
             if unit.intro:
-                ctx_terms = ctx_terms | self._list_terms(unit)
+                ctx_terms = ctx_terms | self.reader.list_terms(unit)
             elif unit.kind == "item":
-                intro = self._intro_of(unit)
+                intro = self.reader.intro_of(unit)
                 if intro is not None:
-                    ctx_terms = ctx_terms | set(self._unit_tokens(intro))
-            elif (antecedent := self._antecedent(unit)) is not None:
-                ctx_terms = ctx_terms | set(self._unit_tokens(antecedent))
-                unit_pairs = unit_pairs | self._bigrams(self._unit_tokens(antecedent))
-            elif (before := self._previous_sentence(unit)) is not None:
+                    ctx_terms = ctx_terms | set(self.reader.tokens(intro))
+            elif (antecedent := self.reader.antecedent(unit)) is not None:
+                ctx_terms = ctx_terms | set(self.reader.tokens(antecedent))
+                unit_pairs = unit_pairs | bigrams(self.reader.tokens(antecedent))
+            elif (before := self.reader.previous_sentence(unit)) is not None:
                 # "Etaient notamment présents Jean-Luc Rigaut, ..." is about the assembly the sentence before names
-                ctx_terms = ctx_terms | set(self._unit_tokens(before))
+                ctx_terms = ctx_terms | set(self.reader.tokens(before))
             lexical = max(
                 self._coverage(q_terms, u_terms, boost, region_terms),
                 0.85 * self._coverage(q_terms, ctx_terms, boost, region_terms),
@@ -328,11 +304,11 @@ class ExtractiveAnswerer:
                 score += 0.15 * min(2, len(rare_names & u_terms))
             score += 0.04 / passage.rank if passage.rank else -0.05
             score -= 0.04 * max(0.0, len(unit.text) / 350 - 1)
-            if unit.kind == "heading" or self._is_title_like(unit, doc):
+            if unit.kind == "heading" or self.reader.is_title_like(unit, doc):
                 score -= 0.15
             elif len(tokens) <= 3 and unit.kind != "item" and not unit.intro:
                 score -= 0.15  # "Territoires d'industrie :" says nothing by itself
-            if q_stages and (stages := self._stages_of(unit)):
+            if q_stages and (stages := self.reader.stages(unit)):
                 # "phase 1" asked: a sentence (or list) about the first phase, not the second
                 score += 0.08 if stages & q_stages else -0.15
             if years and (doc.date or "")[:4] not in years and not any(y in unit.text for y in years):
@@ -349,13 +325,13 @@ class ExtractiveAnswerer:
                 score += (0.3 if defines.start() < 40 else 0.1) if defines else -0.15
             if rank_q:  # "quel rang ?" is answered by an ordinal ("deuxième région industrielle") or not at all
                 score += 0.12 if ORDINAL_WORDS.search(unit.text) else -0.1
-            if q_ordinals and (ranks := self._ordinal_agreement(q_ordinals, unit)):
+            if q_ordinals and (ranks := self.reader.ordinal_agreement(q_ordinals, unit)):
                 # "la deuxième assemblée" is not "la première assemblée"; a sentence that ranks nothing is read
                 # with the one before it ("... la première assemblée générale ... Etaient notamment présents ...")
                 score += 0.1 if True in ranks else -0.15
             if wants_role and ROLE.search(unit.text):
                 score += 0.1  # "François Blouvac, responsable du programme à la Banque des Territoires"
-            if q_counts and (u_counts := self._counts_of(unit, count_focus)):
+            if q_counts and (u_counts := self.reader.counts_of(unit, count_focus)):
                 score += 0.1 if u_counts & q_counts else -0.12  # "which three territories" is not "12 territoires :"
             if request.kind == "date":
                 score += date_precision(unit.text)
@@ -365,8 +341,8 @@ class ExtractiveAnswerer:
                 score += 0.06  # "... trois nouveaux Territoires d'industrie : Vendée-Est ; Lamballe ... ; Saint-Brieuc ..."
             if request.kind in ("list", "scheme") and (unit.intro or unit.kind == "item"):
                 score += 0.06
-                intro = unit if unit.intro else self._intro_of(unit)
-                if list_focus and intro is not None and list_focus in self._unit_tokens(intro):
+                intro = unit if unit.intro else self.reader.intro_of(unit)
+                if list_focus and intro is not None and list_focus in self.reader.tokens(intro):
                     score += 0.2  # the list the question names: "quels axes ?" -> "4 axes majeurs :" and its items
             scored.append(_Scored(unit, doc, score, dense, lexical, passage))
         scored.sort(key=lambda s: -s.score)
@@ -381,7 +357,7 @@ class ExtractiveAnswerer:
         for i, word in enumerate(words):
             stems = self.analyzer(word) if i > 0 and word[0].isupper() else []
             if stems and stems[0] not in skip:  # the window skips stop words: "Régions de France" -> ('region', 'franc')
-                window = self._bigrams(self.analyzer(" ".join(words[max(0, i - 2) : i + 3])))
+                window = bigrams(self.analyzer(" ".join(words[max(0, i - 2) : i + 3])))
                 pairs |= {pair for pair in window if stems[0] in pair}
         return pairs
 
@@ -404,112 +380,11 @@ class ExtractiveAnswerer:
         word = Glossary.load().en_fr.get(word.lower(), word).split()[0]
         return (self.analyzer(word) or [""])[0]
 
-    def _ordinal_agreement(self, asked: list[tuple[int, frozenset[str]]], unit: Unit) -> set[bool]:
-        """For each thing the question ranks that the unit ranks too: whether the ranks agree."""
-        stem = lambda w: (self.analyzer(w) or [""])[0]  # noqa: E731
-        said = ordinal_mentions(unit.text, stem)
-        if not said and (before := self._antecedent(unit) or self._previous_sentence(unit)) is not None:
-            said = ordinal_mentions(before.text, stem)
-        return {q_rank == u_rank for q_rank, q_stems in asked for u_rank, u_stems in said if q_stems & u_stems}
-
-    def _counts_of(self, unit: Unit, stem: str) -> set[int]:
-        """How many of the thing a unit says there are; a list item says what its intro says."""
-        if unit.kind == "item" and (intro := self._intro_of(unit)) is not None:
-            unit = intro
-        return stated_counts(unit.text, lambda w: (self.analyzer(w) or [""])[0], stem)
-
-    def _previous_sentence(self, unit: Unit) -> Unit | None:
-        """The sentence before a sentence, over at most one heading-like line ("Partager sur")."""
-        if unit.kind != "sentence":
-            return None
-        _, units, _ = self.units.document(unit.doc_id)
-        for back in (1, 2):
-            i = unit.index - back
-            if i < 0 or units[i].kind == "item":
-                return None
-            if units[i].kind == "sentence":
-                return units[i]
-        return None
-
-    def _antecedent(self, unit: Unit) -> Unit | None:
-        """The sentence a 'Ceux-ci sont ...' or 'Il se focalise ...' refers back to."""
-        if unit.kind != "sentence" or unit.index == 0 or not ANAPHOR.match(unit.text):
-            return None
-        _, units, _ = self.units.document(unit.doc_id)
-        previous = units[unit.index - 1]
-        return previous if previous.kind == "sentence" else None
-
     def _region_terms(self, regions: list[str]) -> frozenset[str]:
         from assistant.query import Glossary
 
         names = set(regions) | {a for a, e in Glossary.load().acronyms.items() if e in regions}
         return frozenset(t for name in names for t in self.analyzer(name))
-
-    def _document_subject(self, doc: StoredDocument) -> _Subject:
-        """The region a document is about (its only region, or the regions its title names), with its
-        terms and their adjacent pairs. A document that mentions several regions is about none of them."""
-        subject = self._subjects.get(doc.doc_id)
-        if subject is None:
-            titled = find_regions(doc.title)
-            regions = doc.regions if len(doc.regions) == 1 else [r for r in doc.regions if r in titled]
-            pieces = [self.analyzer(region) for region in regions]
-            subject = self._subjects[doc.doc_id] = _Subject(
-                frozenset(regions),
-                frozenset(t for p in pieces for t in p),
-                frozenset(pair for p in pieces for pair in self._bigrams(p)),
-            )
-        return subject
-
-    def _unit_regions(self, unit: Unit) -> frozenset[str]:
-        key = (unit.doc_id, unit.index)
-        if key not in self._regions_of:
-            self._regions_of[key] = frozenset(find_regions(unit.text))
-        return self._regions_of[key]
-
-    def _stages_of(self, unit: Unit) -> frozenset[str]:
-        """The numbered stages a unit speaks of: the ones it names, else the last ones its document
-        named before it ("la seconde phase du programme ... Il se focalise sur 4 axes majeurs :")."""
-        stages = self._stages.get(unit.doc_id)
-        if stages is None:
-            _, units, _ = self.units.document(unit.doc_id)
-            stages, current = [], frozenset[str]()
-            for u in units:
-                current = frozenset(stage_numbers(u.text)) or current
-                stages.append(current)
-            self._stages[unit.doc_id] = stages
-        return stages[unit.index]
-
-    def _is_title_like(self, unit: Unit, doc: StoredDocument) -> bool:
-        """A sentence that mostly repeats the document's title ('Le point sur le programme ...')."""
-        key = (unit.doc_id, unit.index)
-        if key not in self._title_like:
-            title, text = fold(doc.title), fold(unit.text)
-            match = SequenceMatcher(None, title, text, autojunk=False).find_longest_match(0, len(title), 0, len(text))
-            self._title_like[key] = bool(title) and match.size >= 0.6 * len(title)
-        return self._title_like[key]
-
-    def _intro_of(self, item: Unit) -> Unit | None:
-        _, units, _ = self.units.document(item.doc_id)
-        first = item.list_id
-        return units[first - 1] if first > 0 and units[first - 1].intro else None
-
-    def _list_terms(self, intro: Unit) -> set[str]:
-        _, units, _ = self.units.document(intro.doc_id)
-        terms: set[str] = set(self._unit_tokens(units[intro.index - 1])) if intro.index > 0 else set()
-        for u in units[intro.index + 1 :]:
-            if u.kind != "item":
-                break
-            terms.update(self._unit_tokens(u))
-        return terms
-
-    def _heading(self, unit: Unit) -> Unit | None:
-        """The section heading just above a unit (at most two units up), if any."""
-        _, units, _ = self.units.document(unit.doc_id)
-        for back in (1, 2):
-            i = unit.index - back
-            if i >= 0 and units[i].kind == "heading":
-                return units[i]
-        return None
 
     # -- abstention ------------------------------------------------------------------
     def _unknown_names(self, question: str) -> list[str]:
@@ -566,7 +441,7 @@ class ExtractiveAnswerer:
             return True
         if request.regions:
             # In scope: a sentence of a document about the region, or one that names it
-            named = self._document_subject(best.doc).regions | self._unit_regions(best.unit)
+            named = self.reader.subject(best.doc).regions | self.reader.regions(best.unit)
             if not any(r in named for r in request.regions):
                 return True
         return False
@@ -639,14 +514,14 @@ class ExtractiveAnswerer:
             with_figure = [
                 s for s in scored[:10]
                 if pattern.search(s.unit.text) and s.score >= scored[0].score - 0.2
-                and (focus is None or self._speaks_of(s.unit, focus))
+                and (focus is None or self.reader.speaks_of(s.unit, focus))
                 # an amount of something else: "l'enveloppe d'ingénierie" is not "une enveloppe de 100 M€ ... pour investir"
                 and (request.kind != "amount" or (s.lexical >= 0.8 * scored[0].lexical and s.score >= scored[0].score - 0.15))
             ]
             if not with_figure:
                 return self._abstain(request, lang, scored, "no figure in the best passages")
             if focus:  # "136 Territoires" answers "combien de territoires" better than "6 mars ... Territoires"
-                with_figure.sort(key=lambda s: (self._figure_for(s.unit, focus) is None, -s.score))
+                with_figure.sort(key=lambda s: (self.reader.figure_for(s.unit, focus) is None, -s.score))
             # A figure for another region (or a regional one for a national question) is no answer.
             in_scope = [s for s in with_figure if not self._off_scope(request, s)]
             if not in_scope:
@@ -654,7 +529,7 @@ class ExtractiveAnswerer:
             scored = in_scope + [s for s in scored if s not in in_scope]
         if scored[0].unit.kind == "heading":
             body = [s for s in scored if s.unit.doc_id == scored[0].unit.doc_id and s.unit.kind != "heading"
-                    and self._heading(s.unit) == scored[0].unit]
+                    and self.reader.heading(s.unit) == scored[0].unit]
             if body:
                 scored = [body[0]] + [s for s in scored if s is not body[0]]
         if request.kind == "list" and scored[0].unit.kind == "sentence" and not scored[0].unit.intro:
@@ -663,7 +538,7 @@ class ExtractiveAnswerer:
             naming = [
                 s for s in scored[1:15]
                 if s.score >= scored[0].score - 0.2 and INLINE_LIST.search(s.unit.text)
-                and (focus is None or focus in self._unit_tokens(s.unit))
+                and (focus is None or focus in self.reader.tokens(s.unit))
             ]
             if naming and not INLINE_LIST.search(scored[0].unit.text):
                 scored = [naming[0]] + [s for s in scored if s is not naming[0]]
@@ -690,7 +565,7 @@ class ExtractiveAnswerer:
             # "de nombreux projets ont été portés [...]. On peut citer comme exemple :" and its list
             items = [u for u in units if u.list_id == following.index + 1]
             return [best.unit, following, *items]
-        before = self._previous_sentence(best.unit)
+        before = self.reader.previous_sentence(best.unit)
         if before is not None and PARTITIVE.search(best.unit.text):
             return [before, best.unit]  # "231 d'entre eux" needs the sentence that says of what
         return [best.unit]
@@ -778,7 +653,7 @@ class ExtractiveAnswerer:
     def _single_answer(self, request: AnswerRequest, lang: str, best: _Scored, spans: list[Unit]) -> Answer:
         if len(spans) == 1:
             stem = self._count_stem(request) if request.kind == "number" else None
-            figure = self._figure_for(spans[0], stem) if stem else None
+            figure = self.reader.figure_for(spans[0], stem) if stem else None
             must = figure[1] if figure else None
             if request.kind == "definition" and (defines := DEFINES.search(spans[0].text)) and defines.start() < 40:
                 must = (0, defines.end())  # "Ceux-ci sont des intercommunalités ...": keep the definition's start
@@ -786,7 +661,7 @@ class ExtractiveAnswerer:
             start, end = self._trim(request, spans[0], max_len=max_len, must=must)
             citation = self._citation(1, best, start, end)
             body = self._quote_text(best.doc, spans[0], start, end)
-            intro = self._intro_of(spans[0]) if spans[0].kind == "item" else None
+            intro = self.reader.intro_of(spans[0]) if spans[0].kind == "item" else None
             if intro is not None:
                 # A list item means little alone: "- Issoudun" is one of "12 territoires sont lauréats ... :"
                 lead = self._citation(1, best, intro.start, intro.end)
@@ -849,21 +724,6 @@ class ExtractiveAnswerer:
         stems = self.analyzer(word)
         return stems[0] if stems else None
 
-    def _figure_for(self, unit: Unit, stem: str) -> tuple[str, tuple[int, int]] | None:
-        """The first figure in a unit attached to a noun with this stem: ('146', span); '231 d'entre eux'
-        counts what the sentence before counted ('474 projets ont été élaborés. 231 d'entre eux ...')."""
-        for m in FIGURE.finditer(unit.text):
-            if (self.analyzer(m.group(3)) or [""])[0] == stem:
-                return f"{m.group(1)}{m.group(2) or ''}".replace(" ", ""), (m.start(), m.end())
-        before = self._previous_sentence(unit)
-        if before is not None and (m := PARTITIVE.search(unit.text)) and self._figure_for(before, stem):
-            return m.group(1), (m.start(), m.end())
-        return None
-
-    def _speaks_of(self, unit: Unit, stem: str) -> bool:
-        """Whether a unit names the thing, itself or through '231 d'entre eux' after a sentence that names it."""
-        return stem in self._unit_tokens(unit) or self._figure_for(unit, stem) is not None
-
     def _conflict(
         self, request: AnswerRequest, scored: list[_Scored]
     ) -> list[tuple[_Scored, str, tuple[int, int]]] | None:
@@ -896,7 +756,7 @@ class ExtractiveAnswerer:
                 continue
             if not evolution and s.lexical < 0.75 * best.lexical:
                 continue
-            if request.regions and not any(r in self._unit_regions(s.unit) for r in request.regions):
+            if request.regions and not any(r in self.reader.regions(s.unit) for r in request.regions):
                 continue
             if s.doc.doc_id in by_doc:
                 continue
