@@ -28,6 +28,13 @@ def assert_exact_citations(assistant, answer) -> None:
         assert c.date, "every citation shows its document's date"
 
 
+def follow_up(assistant, first: str, second: str):  # noqa: ANN001, ANN201 - Assistant, (Answer, Answer)
+    """Ask `first`, then `second` with the first exchange as history: both answers."""
+    a1 = assistant.answer(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    return a1, assistant.answer(second, history=history)
+
+
 @pytest.mark.parametrize(
     "question",
     ["Quels territoires du Centre-Val de Loire sont lauréats de la phase 2 ?", "Which CVL territories joined phase 2?"],
@@ -80,9 +87,7 @@ def test_contradiction_between_sources_is_shown(corpus_assistant) -> None:
 
 def test_follow_up_is_resolved_against_the_conversation(corpus_assistant) -> None:
     first = "Quels territoires du CVL sont lauréats de la phase 2 ?"
-    a1 = corpus_assistant.answer(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer("Lequel inclut Bourges ?", history=history)
+    _, a2 = follow_up(corpus_assistant, first, "Lequel inclut Bourges ?")
     assert "Berry-Sologne" in a2.text and "Issoudun" not in a2.text
 
 
@@ -138,10 +143,8 @@ def test_scheme_question_lists_applicable_schemes(corpus_assistant, question: st
 
 def test_english_follow_up_asks_for_the_end_year(corpus_assistant) -> None:
     first = "When was phase 2 launched?"
-    a1 = corpus_assistant.answer(first)
+    a1, a2 = follow_up(corpus_assistant, first, "Until which year?")
     assert "février 2024" in a1.text
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer("Until which year?", history=history)
     assert "2027" in a2.text and a2.language == "en"
 
 
@@ -176,9 +179,7 @@ def test_english_count_takes_the_noun_after_its_adjectives(corpus_assistant) -> 
 
 def test_english_follow_up_with_everyday_words(corpus_assistant) -> None:
     first = "How many industrial territories are there in Grand Est?"
-    a1 = corpus_assistant.answer(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer("Which of them already had their own protocol?", history=history)
+    _, a2 = follow_up(corpus_assistant, first, "Which of them already had their own protocol?")
     assert "Sud-Alsace" in a2.text and "Bazancourt-Pomacle" in a2.text
 
 
@@ -221,9 +222,7 @@ def test_list_of_a_stated_count_names_its_items(corpus_assistant, question: str)
 def test_pronoun_in_a_follow_up_stands_for_the_previous_name(corpus_assistant, first: str, second: str) -> None:
     # "son président" / "its president" is the AdCF's; the sentence naming him is read with the one
     # before it, which names the first general assembly.
-    a1 = corpus_assistant.answer(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer(second, history=history)
+    _, a2 = follow_up(corpus_assistant, first, second)
     assert "Jean-Luc Rigaut" in a2.text
     assert cited_sources(a2) == {"001_27738308ae8cf9a0.txt"}
 
@@ -232,9 +231,7 @@ def test_elliptical_count_in_a_follow_up_counts_the_previous_noun(corpus_assista
     # "Et combien ont fait l'objet ..." counts the projects of the previous question; the document says
     # "231 d'entre eux", which the answer quotes with the sentence that says of what.
     first = "Combien de projets ont été élaborés par les territoires ?"
-    a1 = corpus_assistant.answer(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer("Et combien ont fait l'objet d'un engagement de l'Etat ?", history=history)
+    _, a2 = follow_up(corpus_assistant, first, "Et combien ont fait l'objet d'un engagement de l'Etat ?")
     assert "231 d'entre eux" in a2.text and "474 projets" in a2.text
     assert_exact_citations(corpus_assistant, a2)
 
@@ -287,9 +284,7 @@ def test_abstains_without_the_date_or_name_asked_for(corpus_assistant, question:
 
 def test_follow_up_on_another_region_passes_over_other_regions(corpus_assistant) -> None:
     first = "Combien de territoires d'industrie compte le Grand Est ?"
-    a1 = corpus_assistant.answer(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
-    a2 = corpus_assistant.answer("Et dans les Pays de la Loire ?", history=history)
+    _, a2 = follow_up(corpus_assistant, first, "Et dans les Pays de la Loire ?")
     assert "14 territoires des Pays de la Loire" in a2.text and "Grand Est" not in a2.text
 
 
