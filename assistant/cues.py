@@ -52,7 +52,6 @@ __all__ = [
     "SINGULAR",
     "UNTIL",
     "date_precision",
-    "stage_numbers",
     "stated_counts",
 ]
 
@@ -121,22 +120,6 @@ NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole co
 REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
 
 
-_STAGE_ORDINALS = {
-    "premiere": "1", "premier": "1", "first": "1", "1re": "1", "1ere": "1", "1er": "1",
-    "deuxieme": "2", "seconde": "2", "second": "2", "2e": "2", "2eme": "2",
-    "troisieme": "3", "third": "3", "3e": "3", "3eme": "3",
-    "quatrieme": "4", "fourth": "4", "4e": "4", "4eme": "4",
-}
-_STAGE = re.compile(
-    r"\b(?:phase|etape|stage|acte|act)\s+(\d+)\b|\b(" + "|".join(_STAGE_ORDINALS) + r")\s+(?:phase|etape|stage|acte|act)\b"
-)
-
-
-def stage_numbers(text: str) -> set[str]:
-    """The numbered stages a text names: 'la phase 1', 'cette seconde phase', 'the second phase' -> {'1'}, {'2'}, {'2'}."""
-    return {m.group(1) or _STAGE_ORDINALS[m.group(2)] for m in _STAGE.finditer(fold(text))}
-
-
 # A sentence that opens on a pronoun or a demonstrative speaks of what the sentence before it named.
 ANAPHOR = re.compile(
     r"^\W*(ceux-ci|celles-ci|celui-ci|celle-ci|ils|elles|il|elle|ces|cette|ce|cet|ceci|cela|they|these|this|it)\b", re.I
@@ -197,8 +180,8 @@ _STAGE_NOUNS = {"phase", "etape", "stage", "acte", "act"}
 
 def ordinal_mentions(text: str, stem_of: Callable[[str], str]) -> list[tuple[int, frozenset[str]]]:
     """What a text numbers by rank, with the stems of the (up to two) words after the ordinal:
-    'la deuxième Assemblée générale' -> [(2, {'assembl', 'general'})]. Stages ('seconde phase') are left
-    to `stage_numbers`, which also follows them through a document."""
+    'la deuxième Assemblée générale' -> [(2, {'assembl', 'general'})]. Phases ('seconde phase') are left
+    to `knowledge.schemes.phase_numbers`; the answerer follows them through a document."""
     out = []
     for m in _ORDINAL_NOUN.finditer(text):
         words = [w for w in m.groups()[1:] if w]

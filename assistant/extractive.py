@@ -58,13 +58,13 @@ from assistant.cues import (
     UNTIL,
     date_precision,
     ordinal_mentions,
-    stage_numbers,
     stated_counts,
 )
 from assistant.reading import DocumentReader, bigrams
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
+from knowledge.schemes import phase_numbers
 
 __all__ = ["ExtractiveAnswerer", "format_date", "NOT_FOUND"]
 
@@ -255,7 +255,7 @@ class ExtractiveAnswerer:
         rare_names = self._rare_names(request.question, skip=region_terms)
         until = bool(UNTIL.search(request.question))  # "jusqu'à quand ?" wants an end date
         years = set(HAS_YEAR.findall(request.question))
-        q_stages = stage_numbers(request.question)
+        q_stages = phase_numbers(request.question)
         rank_q = bool(RANK_Q.search(request.question))
         duration = bool(DURATION_Q.search(request.question))
         count_focus = self._focus_stem(request)

@@ -7,7 +7,7 @@ hashes, so a changed document is a new id and never reads stale entries.
 
 >>> reader = DocumentReader(UnitIndex(kb), FrenchAnalyzer())
 >>> reader.stages(unit)            # "Il se focalise sur 4 axes majeurs :" after "la seconde phase ..."
-frozenset({'2'})
+frozenset({2})
 >>> reader.figure_for(unit, "projet")  # "A ce jour, 231 d'entre eux ..." after "474 projets ont été élaborés"
 ('231', (11, 26))
 """
@@ -17,11 +17,12 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
-from assistant.cues import ANAPHOR, FIGURE, PARTITIVE, ordinal_mentions, stage_numbers, stated_counts
+from assistant.cues import ANAPHOR, FIGURE, PARTITIVE, ordinal_mentions, stated_counts
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
 from knowledge.regions import find_regions
+from knowledge.schemes import phase_numbers
 
 __all__ = ["DocumentReader", "Subject", "bigrams"]
 
@@ -49,7 +50,7 @@ class DocumentReader:
         self._title_like: dict[tuple[str, int], bool] = {}
         self._subjects: dict[str, Subject] = {}
         self._regions: dict[tuple[str, int], frozenset[str]] = {}
-        self._stages: dict[str, list[frozenset[str]]] = {}
+        self._stages: dict[str, list[frozenset[int]]] = {}
 
     # -- words -----------------------------------------------------------------------
     def tokens(self, unit: Unit) -> list[str]:
@@ -141,15 +142,15 @@ class DocumentReader:
             self._regions[key] = frozenset(find_regions(unit.text))
         return self._regions[key]
 
-    def stages(self, unit: Unit) -> frozenset[str]:
-        """The numbered stages a unit speaks of: the ones it names, else the last ones its document
+    def stages(self, unit: Unit) -> frozenset[int]:
+        """The numbered phases a unit speaks of: the ones it names, else the last ones its document
         named before it ("la seconde phase du programme ... Il se focalise sur 4 axes majeurs :")."""
         stages = self._stages.get(unit.doc_id)
         if stages is None:
             _, units, _ = self.units.document(unit.doc_id)
-            stages, current = [], frozenset[str]()
+            stages, current = [], frozenset[int]()
             for u in units:
-                current = frozenset(stage_numbers(u.text)) or current
+                current = frozenset(phase_numbers(u.text)) or current
                 stages.append(current)
             self._stages[unit.doc_id] = stages
         return stages[unit.index]

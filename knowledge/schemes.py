@@ -60,6 +60,7 @@ __all__ = [
     "deduplicate",
     "name_key",
     "match_score",
+    "phase_numbers",
     "rank_schemes",
     "same_scheme",
 ]
@@ -347,18 +348,28 @@ _START = re.compile(
 )
 _END = re.compile(rf"\b(?:jusqu'(?:à|au|en)|d'ici (?:à|a|en|la fin)|au plus tard en)\b[^.;,()]{{0,15}}?\b{_YEAR}\b")
 _DURATION = re.compile(r"\b(?:pour|sur|pendant)\s+((?:deux|trois|quatre|cinq|six|\d+)\s+ans)\b")
+_STAGE_WORD = r"(?:phase|étape|etape|stage|acte|act)"
 _PHASE = re.compile(
-    r"\bphase\s+(\d+|I{1,3})\b|\b(première|premiere|seconde|second|deuxième|deuxieme|troisième|troisieme)\s+phase\b",
+    rf"\b{_STAGE_WORD}\s+(\d+|I{{1,3}})\b|\b(première|premiere|premier|1re|1ère|first|seconde|second|deuxième|deuxieme|"
+    rf"2e|2ème|troisième|troisieme|third|3e|3ème|quatrième|quatrieme|fourth|4e|4ème)\s+{_STAGE_WORD}\b",
     re.IGNORECASE,
 )
 _ORDINALS = {
-    "1": 1, "i": 1, "première": 1, "premiere": 1, "2": 2, "ii": 2, "seconde": 2, "second": 2, "deuxième": 2,
-    "deuxieme": 2, "3": 3, "iii": 3, "troisième": 3, "troisieme": 3,
+    "i": 1, "première": 1, "premiere": 1, "premier": 1, "1re": 1, "1ère": 1, "first": 1,
+    "ii": 2, "seconde": 2, "second": 2, "deuxième": 2, "deuxieme": 2, "2e": 2, "2ème": 2,
+    "iii": 3, "troisième": 3, "troisieme": 3, "third": 3, "3e": 3, "3ème": 3,
+    "quatrième": 4, "quatrieme": 4, "fourth": 4, "4e": 4, "4ème": 4,
 }
 
 
-def _phase_numbers(text: str) -> set[int]:
-    return {_ORDINALS[(m.group(1) or m.group(2)).lower()] for m in _PHASE.finditer(text)}
+def phase_numbers(text: str) -> set[int]:
+    """The numbered phases (or stages, acts) a text names: 'la phase 1', 'cette seconde phase',
+    'the second phase', 'phase II' -> {1}, {2}, {2}, {2}."""
+    out = set()
+    for m in _PHASE.finditer(text):
+        word = (m.group(1) or m.group(2)).lower()
+        out.add(int(word) if word.isdigit() else _ORDINALS[word])
+    return out
 
 
 def _normalise_amount(amount: str) -> str:
@@ -512,10 +523,10 @@ def _period(
             duration = (m.group(1), seg)
     if end_year is None and start_year is not None:
         # "La phase 2, lancée en février 2024" + "... la seconde phase ..., qui s'étend jusqu'à 2027"
-        phases = _phase_numbers(start_year[1].text)
+        phases = phase_numbers(start_year[1].text)
         if phases:
             for seg in segments:
-                if seg.kind != "item" and phases & _phase_numbers(seg.text) and (m := _END.search(seg.text)):
+                if seg.kind != "item" and phases & phase_numbers(seg.text) and (m := _END.search(seg.text)):
                     end_year = (m.group(1), seg)
                     break
     used: list[tuple[str, _Segment]] = []
@@ -708,7 +719,7 @@ def extract_schemes(doc: StoredDocument) -> list[Scheme]:
         for seg in segments:
             if seg.start > draft.start:
                 break
-            phases = _phase_numbers(seg.text) or phases
+            phases = phase_numbers(seg.text) or phases
         quote = doc.text[draft.start : draft.end]
         description = " ".join(quote.split())
         schemes.append(
@@ -934,7 +945,7 @@ def match_score(scheme: Scheme, text: str) -> float:
     """How well a scheme matches a question: shared topics first, then shared content words."""
     topics = set(question_topics(text))
     score = 3.0 * len(topics & set(scheme.topics))
-    asked = _phase_numbers(text)
+    asked = phase_numbers(text)
     if asked and scheme.phases:  # "la phase 2 prévoit-elle ... ?": the schemes of phase 2, not of phase 1
         score += 1.0 if asked & set(scheme.phases) else -1.0
     words = _content_words(text)

@@ -84,20 +84,21 @@ def test_filters_reject_malformed_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "stages"),
+    ("text", "phases"),
     [
-        ("Au cours de la phase 1 (2018-2023)", {"1"}),
-        ("12 territoires sont lauréats de cette seconde phase du programme", {"2"}),
-        ("What did the second phase change?", {"2"}),
-        ("La phase 2, lancée en février 2024", {"2"}),
-        ("la première phase et la phase 2", {"1", "2"}),
+        ("Au cours de la phase 1 (2018-2023)", {1}),
+        ("12 territoires sont lauréats de cette seconde phase du programme", {2}),
+        ("What did the second phase change?", {2}),
+        ("La phase 2, lancée en février 2024", {2}),
+        ("la première phase et la phase 2", {1, 2}),
+        ("phase II, puis une 4e étape, puis la phase 5", {2, 4, 5}),
         ("Le programme vise à appuyer le développement", set()),
     ],
 )
-def test_stage_numbers(text: str, stages: set[str]) -> None:
-    from assistant.cues import stage_numbers
+def test_phase_numbers(text: str, phases: set[int]) -> None:
+    from knowledge.schemes import phase_numbers
 
-    assert stage_numbers(text) == stages
+    assert phase_numbers(text) == phases
 
 
 @pytest.mark.parametrize(
