@@ -296,6 +296,7 @@ _FRAGMENTS = st.sampled_from(
         "d'ici à 2022 pour investir. ", "Cela s'accompagnera d'une enveloppe d'ingénierie. ", "« rebond » ",
         "\n\n", ":", "\n- ", "Ces missions ", "108 millions d'euros ont été mobilisés. ", "\"clés en main\" ",
         "jusqu'à 2027. ", "seconde phase ", "(2018-2023)", "é", " ", ".",
+        "La phase 4, lancée en mars 2030, ", "une 5e étape ", "phase III ",
     ]
 )
 
