@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from knowledge.lexical import fold
+from knowledge.schemes import ordinal_value
 
 __all__ = [
     "ORDINAL_Q",
@@ -163,13 +164,6 @@ PLACE_MENTION = re.compile(r"(?<!\w)(?:in|at|near|around|from|à|en|près de|ver
 # English questions about a place as such: "What happened in Issoudun?", "Tell me about Orléans".
 GENERAL_ASK = re.compile(r"\b(happen(?:s|ed|ing)?|going on|tell me|about|news|situation|status|what'?s new)\b", re.I)
 
-_ORDINAL_VALUES = {
-    "premier": 1, "premiere": 1, "first": 1, "1er": 1, "1re": 1, "1ere": 1, "1st": 1,
-    "deuxieme": 2, "second": 2, "seconde": 2, "2e": 2, "2eme": 2, "2nd": 2,
-    "troisieme": 3, "third": 3, "3e": 3, "3eme": 3, "3rd": 3,
-    "quatrieme": 4, "fourth": 4, "4e": 4, "4eme": 4, "4th": 4,
-    "cinquieme": 5, "fifth": 5, "5e": 5, "5eme": 5, "5th": 5,
-}
 _ORDINAL_NOUN = re.compile(
     r"\b(premi[eè]re?|deuxi[eè]me|seconde?|troisi[eè]me|quatri[eè]me|cinqui[eè]me|first|third|fourth|fifth|"
     r"\d(?:er|re|[eè]re|e|[eè]me|st|nd|rd|th))\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?",
@@ -185,7 +179,7 @@ def ordinal_mentions(text: str, stem_of: Callable[[str], str]) -> list[tuple[int
     out = []
     for m in _ORDINAL_NOUN.finditer(text):
         words = [w for w in m.groups()[1:] if w]
-        rank = _ORDINAL_VALUES.get(fold(m.group(1)))
+        rank = ordinal_value(m.group(1))
         if rank is None or fold(words[0]) in _STAGE_NOUNS:
             continue
         stems = frozenset(stem for w in words if (stem := stem_of(w)))

@@ -397,7 +397,8 @@ class ExtractiveAnswerer:
         unknown = []
         for m in re.finditer(r"[^\W\d_][^\W\d_'’-]*", question):
             w = m.group(0)
-            if re.fullmatch(r"(?:.*[.?!:;]\s*)?", question[: m.start()]):
+            before = question[: m.start()].rstrip()
+            if not before or before[-1] in ".?!:;":
                 continue  # the first word of a sentence ("... in autumn 2019? Please give ...")
             if not w[0].isupper() or w.lower() in acronyms or len(w) < 3:
                 continue

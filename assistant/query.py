@@ -265,7 +265,7 @@ def _names(text: str, glossary: Glossary) -> list[str]:
     words = re.findall(r"[^\W\d_][\w'’-]*", text)
     return list(dict.fromkeys(
         w for i, w in enumerate(words)
-        if (w in glossary.acronyms or w.upper() in glossary.acronyms and w.isupper()) or (i > 0 and w[0].isupper())
+        if w in glossary.acronyms or (i > 0 and w[0].isupper())
     ))
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "deduplicate",
     "name_key",
     "match_score",
+    "ordinal_value",
     "phase_numbers",
     "rank_schemes",
     "same_scheme",
@@ -354,22 +355,26 @@ _PHASE = re.compile(
     rf"2e|2ème|troisième|troisieme|third|3e|3ème|quatrième|quatrieme|fourth|4e|4ème)\s+{_STAGE_WORD}\b",
     re.IGNORECASE,
 )
+# Folded ordinal words and forms -> their rank ("deuxième", "2e", "second", "II" -> 2).
 _ORDINALS = {
-    "i": 1, "première": 1, "premiere": 1, "premier": 1, "1re": 1, "1ère": 1, "first": 1,
-    "ii": 2, "seconde": 2, "second": 2, "deuxième": 2, "deuxieme": 2, "2e": 2, "2ème": 2,
-    "iii": 3, "troisième": 3, "troisieme": 3, "third": 3, "3e": 3, "3ème": 3,
-    "quatrième": 4, "quatrieme": 4, "fourth": 4, "4e": 4, "4ème": 4,
+    "i": 1, "premiere": 1, "premier": 1, "1re": 1, "1ere": 1, "1er": 1, "first": 1, "1st": 1,
+    "ii": 2, "seconde": 2, "second": 2, "deuxieme": 2, "2e": 2, "2eme": 2, "2nd": 2,
+    "iii": 3, "troisieme": 3, "third": 3, "3e": 3, "3eme": 3, "3rd": 3,
+    "quatrieme": 4, "fourth": 4, "4e": 4, "4eme": 4, "4th": 4,
+    "cinquieme": 5, "fifth": 5, "5e": 5, "5eme": 5, "5th": 5,
 }
+
+
+def ordinal_value(word: str) -> int | None:
+    """The rank an ordinal (or a plain number) gives: 'deuxième', '2e', 'second', 'II', '2' -> 2; else None."""
+    folded = fold(word)
+    return int(folded) if folded.isdigit() else _ORDINALS.get(folded)
 
 
 def phase_numbers(text: str) -> set[int]:
     """The numbered phases (or stages, acts) a text names: 'la phase 1', 'cette seconde phase',
     'the second phase', 'phase II' -> {1}, {2}, {2}, {2}."""
-    out = set()
-    for m in _PHASE.finditer(text):
-        word = (m.group(1) or m.group(2)).lower()
-        out.add(int(word) if word.isdigit() else _ORDINALS[word])
-    return out
+    return {rank for m in _PHASE.finditer(text) if (rank := ordinal_value(m.group(1) or m.group(2))) is not None}
 
 
 def _normalise_amount(amount: str) -> str:
