@@ -272,6 +272,10 @@ class LLMAnswerer:
                 timeout=s.llm_timeout_s,
                 max_retries=1,
                 temperature=0,
+                # LangChain sends this as `max_completion_tokens`; llama.cpp, Ollama and older servers
+                # read `max_tokens`, so local endpoints get both (OpenAI's own API refuses the pair).
+                max_tokens=s.llm_max_tokens,
+                extra_body=None if "api.openai.com" in base_url else {"max_tokens": s.llm_max_tokens},
                 # Plain /chat/completions, which every OpenAI-compatible server has; no usage
                 # chunk in streams, which many of them reject.
                 use_responses_api=False,

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(default=60.0, gt=0)
+    # Bounds the model's output: a small local model can otherwise generate until the time limit.
+    llm_max_tokens: int = Field(default=400, ge=16, le=32768)
     llm_keep_unsupported: bool = False
 
     @field_validator("data_dir", mode="before")

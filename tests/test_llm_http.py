@@ -45,11 +45,20 @@ def test_a_plain_completion_carries_the_model_the_key_and_the_numbered_passages(
     assert sent.headers["authorization"] == "Bearer sk-test"
     assert sent.body["model"] == "qwen-test"
     assert not sent.body.get("stream")
+    # the default bound on the model's output (TIA_LLM_MAX_TOKENS), under both names servers read
+    assert sent.body["max_tokens"] == sent.body["max_completion_tokens"] == 400
     assert sent.body["messages"][0]["role"] == "system"
     assert sent.body["messages"][-1]["role"] == "user"
     assert f"[1] (Le programme en Grand Est, 2019-11) {P1.text}" in sent.prompt
     assert f"[2] (Lancement du déploiement, 2019-03) {P2.text}" in sent.prompt
     assert "Question : Combien de territoires d'industrie compte le Grand Est ?" in sent.prompt
+
+
+def test_the_output_bound_is_configurable() -> None:
+    with FakeOpenAIServer(GOOD) as server:
+        answerer, _ = answerer_for(server.url, llm_max_tokens=64)
+        answerer.answer(request())
+    assert server.requests[0].body["max_tokens"] == server.requests[0].body["max_completion_tokens"] == 64
 
 
 def test_without_a_key_a_placeholder_is_sent() -> None:
