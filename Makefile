@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 QUESTION ?= Combien de territoires d'industrie compte le Grand Est ?
 
-.PHONY: install run ask test test-fast eval-gate eval-heldout chromium bench clean
+.PHONY: install run ask test test-fast eval-gate eval-heldout eval-unseen reader chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,17 @@ eval-gate: install
 eval-heldout: install
 	@tmp=$$(mktemp -d) && TIA_DATA_DIR=$$tmp/data $(BIN)/tia eval --bundled evals/datasets/heldout.jsonl \
 		--out .eval-out/heldout --quiet; status=$$?; rm -rf $$tmp; exit $$status
+
+# The unseen documents (evals/unseen/: 12 synthetic documents about other programmes) and their blind sets.
+eval-unseen: install
+	@tmp=$$(mktemp -d) && export TIA_DATA_DIR=$$tmp/data && $(BIN)/tia ingest evals/unseen/corpus >/dev/null && \
+		$(BIN)/tia eval evals/unseen/unseen.jsonl --out .eval-out/unseen --quiet && \
+		$(BIN)/tia eval evals/unseen/frozen_unseen.jsonl --out .eval-out/frozen-unseen --quiet; \
+		status=$$?; rm -rf $$tmp; exit $$status
+
+# Refit the extractive reader (assistant/reader.json) on the training sets, with the leave-one-set-out table.
+reader: install
+	$(BIN)/python -m evals.reader
 
 # The quick loop: no real-model, server or browser tests.
 test-fast: install

@@ -1,8 +1,9 @@
 """Cues in questions and sentences: what kind of figure, date, place or list a sentence
 holds, and which words of a question are about how it is asked rather than what about.
 
-Plain regular expressions and word lists, shared by the extractive answerer's scoring
-and abstention rules.
+Plain regular expressions and word lists. The reader's features (`assistant.features`) use
+them to say what type of answer a question wants and what a sentence holds; how much each
+counts is learned.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ __all__ = [
     "DURATION_Q",
     "PRECISE_DATE_Q",
     "ROLE_Q",
-    "NAME_Q",
     "PERSON_NAME",
     "ROLE",
     "ordinal_mentions",
@@ -30,30 +30,20 @@ __all__ = [
     "DEADLINE",
     "DEADLINE_Q",
     "DEFINES",
-    "ENGLISH_TITLE_WORDS",
-    "EVOLUTION",
     "FIGURE",
     "FULL_DATE",
-    "GENERAL_ASK",
     "GENERIC_STEMS",
     "HAS_DATE",
     "HAS_MONEY",
     "HAS_NUMBER",
     "HAS_YEAR",
     "INLINE_LIST",
-    "NATIONAL",
     "NUMBERED_STAGE",
     "NUMBER_WORDS",
     "ORDINAL_WORDS",
-    "PARTITIVE",
-    "PLACE",
-    "PLACE_MENTION",
     "RANK_Q",
-    "REGIONAL",
-    "SINGULAR",
     "UNTIL",
     "date_precision",
-    "stated_counts",
 ]
 
 HAS_NUMBER = re.compile(
@@ -71,23 +61,13 @@ HAS_MONEY = re.compile(r"\d[\d\s,.]*\s*(?:M€|Md€|k€|€|millions? d.euros|
 GENERIC_STEMS = set(
     "temp moment jour fois facon mani concret exact precis actuel aujourd combien etaient etait quoi donc".split()
 )
-# Capitalised in English titles and questions without being names.
-ENGLISH_TITLE_WORDS = set(
-    """what which who when where how why the and i is are was were does did do prime minister ministry
-    state government president region regions regional week industry industrial territories territory
-    programme program phase committee assembly general fund green council agency bank national french
-    france european europe republic january february march april may june july august september october
-    november december monday tuesday wednesday thursday friday saturday sunday""".split()
-)
 # "phase 3", "acte 2": a numbered stage the documents must know of.
 NUMBERED_STAGE = re.compile(r"\b(phase|étape|etape|stage|acte|act)\s+(\d+)\b", re.I)
 DEADLINE_Q = re.compile(r"\b(deadline|date limite|échéance|echeance|closing date|apply before|candidater avant)\b", re.I)
 DEADLINE = re.compile(
     r"\b(date limite|échéance|au plus tard|avant le \d|jusqu.au \d|clôture|cloture|deadline|dépôt des dossiers)", re.I
 )
-PLACE = re.compile(r"\b(?:à|in|at) [A-ZÀ-Ý][\w’'-]+")
 ORDINAL_WORDS = re.compile(r"\b(deuxième|troisième|quatrième|premier|première|second|third|fourth|first|\d+e)\b", re.I)
-EVOLUTION = re.compile(r"evolu|au fil|over time|changed|progress|historique|history|grown|augmente")
 UNTIL = re.compile(r"\b(jusqu['’]|until\b|till\b|d['’]ici\b|how long|end\b|fin\b|s['’]ach[eè]ve)", re.I)
 HAS_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 FULL_DATE = re.compile(
@@ -116,9 +96,6 @@ def date_precision(text: str) -> float:
 # A figure: a number (or ordinal) and the word after it: "146 Territoires", "3e comité", "15 territoires".
 FIGURE = re.compile(r"(?<![\d,.])(\d+(?:[ ,.]\d+)*)\s*(e|ème|eme|er|re|%)?\s+(?:de\s+|d')?([^\W\d_]{3,})", re.I)
 CLAUSE = re.compile(r"(?:,|;|:| –| -)\s+|\s\(|\)\s")
-SINGULAR = re.compile(r"^\s*(lequel|laquelle|which one|which territory|quel territoire|what territory)\b", re.I)
-NATIONAL = re.compile(r"\b(national|nationale|nationaux|france entière|whole country|nationwide|national budget)\b", re.I)
-REGIONAL = re.compile(r"\b(régionalisée?|regionalisee?|régional|regional|régionale|regionale)\b", re.I)
 
 
 # A sentence that opens on a pronoun or a demonstrative speaks of what the sentence before it named.
@@ -133,36 +110,8 @@ NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
 }
-_COUNT = re.compile(
-    r"(?<![\d,.])\b(\d+|" + "|".join(w for w in NUMBER_WORDS if NUMBER_WORDS[w] > 1)
-    + r")\s+([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})",
-    re.I,
-)
-
-
-def stated_counts(text: str, stem_of: Callable[[str], str], stem: str) -> set[int]:
-    """The counts a text gives of a thing: ('Trois nouveaux territoires rejoignent ...', 'territoir') -> {3}.
-
-    A number (digits or a number word), then the thing within its next three words.
-    """
-    counts = set()
-    for m in _COUNT.finditer(text):
-        number = m.group(1).lower()
-        value = int(number) if number.isdigit() else NUMBER_WORDS[number]
-        if any(stem_of(w) == stem for w in re.split(r"[\s'’]+", m.group(2))):
-            counts.add(value)
-    return counts
-
-
 # A sentence that lists after a colon: "... : Vendée-Est ; Lamballe Terre et Mer ; Saint-Brieuc Baie d'Armor."
 INLINE_LIST = re.compile(r":\s*[^:]+?(?:[,;]|\bet\b)[^:]+?(?:[,;]|\bet\b)")
-
-# "231 d'entre eux": a count of what the sentence before counted.
-PARTITIVE = re.compile(r"\b(\d+(?:[ .]\d{3})*)\s+(?:d['’]entre (?:eux|elles)|of them)\b", re.I)
-# "in Orléans", "à Issoudun": a capitalised name after a preposition of place.
-PLACE_MENTION = re.compile(r"(?<!\w)(?:in|at|near|around|from|à|en|près de|vers)\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
-# English questions about a place as such: "What happened in Issoudun?", "Tell me about Orléans".
-GENERAL_ASK = re.compile(r"\b(happen(?:s|ed|ing)?|going on|tell me|about|news|situation|status|what'?s new)\b", re.I)
 
 _ORDINAL_NOUN = re.compile(
     r"\b(premi[eè]re?|deuxi[eè]me|seconde?|troisi[eè]me|quatri[eè]me|cinqui[eè]me|first|third|fourth|fifth|"
@@ -190,7 +139,8 @@ def ordinal_mentions(text: str, stem_of: Callable[[str], str]) -> list[tuple[int
 
 # A person's name: two capitalised words, each possibly hyphenated ("Jean-Luc Rigaut", "Agnès Pannier-Runacher").
 PERSON_NAME = re.compile(
-    r"\b(?!(?:Le|La|Les|Un|Une|Des|Du|De|En|Au|Aux|Ce|Cette|Ces|Sur|Dans|Pour|Par|Avec|The|In|On|At|For)\b)"
+    r"\b(?!(?:Le|La|Les|Un|Une|Des|Du|De|En|Au|Aux|Ce|Cette|Ces|Sur|Dans|Pour|Par|Avec|The|In|On|At|For|"
+    r"Mme|Mmes|Mlle|Mr|Mrs|Ms|Dr|Me)\b)"
     r"[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\b"
 )
 # A role given after a name: "Jean-Luc Rigaut, président de l'AdCF", "François Blouvac, responsable du programme".
@@ -198,11 +148,6 @@ ROLE = re.compile(
     r"\b[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\s+[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)?\**\s*,\s*"
     r"(?:la |le )?(?:co-)?(?:présidente?|ministre|secrétaire|responsable|directeur|directrice|délégué|déléguée|préfète?|"
     r"maire|chef|cheffe|vice-présidente?)\b"
-)
-# Questions that want a name, not a description: "What is the name of ...", "Comment s'appelle ...".
-NAME_Q = re.compile(
-    r"\b(name of|what is (?:his|her) name|nom d[eu]|comment s.appell?e)\b|^\s*(qui est|qui était|who is|who was)\s+(?:le|la|l'|the)\b",
-    re.I,
 )
 # "Quelle fonction occupe X ?", "What was X's position?": a role answers.
 ROLE_Q = re.compile(r"\b(fonction|r[ôo]le|poste|titre|portefeuille|position|title|job|role|portfolio)\b", re.I)

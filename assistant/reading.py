@@ -1,15 +1,13 @@
 """How a sentence or list item reads in its document: its terms, what comes before it, the
-region and the programme phase it is about, the figures, counts and ranks it gives.
+region and the programme phase it is about, the ranks it gives.
 
-The extractive answerer scores units with these; nothing here looks at a question except
+The reader's features (`assistant.features`) are computed with these; nothing here looks at a question except
 through the arguments it is given. Results are cached per unit: document ids are content
 hashes, so a changed document is a new id and never reads stale entries.
 
 >>> reader = DocumentReader(UnitIndex(kb), FrenchAnalyzer())
 >>> reader.stages(unit)            # "Il se focalise sur 4 axes majeurs :" after "la seconde phase ..."
 frozenset({2})
->>> reader.figure_for(unit, "projet")  # "A ce jour, 231 d'entre eux ..." after "474 projets ont été élaborés"
-('231', (11, 26))
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
-from assistant.cues import ANAPHOR, FIGURE, PARTITIVE, ordinal_mentions, stated_counts
+from assistant.cues import ANAPHOR, ordinal_mentions
 from assistant.units import Unit, UnitIndex
 from knowledge.docstore import StoredDocument
 from knowledge.lexical import FrenchAnalyzer, fold
@@ -78,16 +76,6 @@ class DocumentReader:
         _, units, _ = self.units.document(item.doc_id)
         first = item.list_id
         return units[first - 1] if first > 0 and units[first - 1].intro else None
-
-    def list_terms(self, intro: Unit) -> set[str]:
-        """The terms of a list intro's context: the sentence before it and every item of its list."""
-        _, units, _ = self.units.document(intro.doc_id)
-        terms: set[str] = set(self.tokens(units[intro.index - 1])) if intro.index > 0 else set()
-        for u in units[intro.index + 1 :]:
-            if u.kind != "item":
-                break
-            terms.update(self.tokens(u))
-        return terms
 
     def previous_sentence(self, unit: Unit) -> Unit | None:
         """The sentence before a sentence, over at most one heading-like line ("Partager sur")."""
@@ -155,28 +143,7 @@ class DocumentReader:
             self._stages[unit.doc_id] = stages
         return stages[unit.index]
 
-    # -- figures, counts and ranks ---------------------------------------------------------
-    def figure_for(self, unit: Unit, stem: str) -> tuple[str, tuple[int, int]] | None:
-        """The first figure in a unit attached to a noun with this stem: ('146', span); '231 d'entre eux'
-        counts what the sentence before counted ('474 projets ont été élaborés. 231 d'entre eux ...')."""
-        for m in FIGURE.finditer(unit.text):
-            if self.stem(m.group(3)) == stem:
-                return f"{m.group(1)}{m.group(2) or ''}".replace(" ", ""), (m.start(), m.end())
-        before = self.previous_sentence(unit)
-        if before is not None and (m := PARTITIVE.search(unit.text)) and self.figure_for(before, stem):
-            return m.group(1), (m.start(), m.end())
-        return None
-
-    def speaks_of(self, unit: Unit, stem: str) -> bool:
-        """Whether a unit names the thing, itself or through '231 d'entre eux' after a sentence that names it."""
-        return stem in self.tokens(unit) or self.figure_for(unit, stem) is not None
-
-    def counts_of(self, unit: Unit, stem: str) -> set[int]:
-        """How many of the thing a unit says there are; a list item says what its intro says."""
-        if unit.kind == "item" and (intro := self.intro_of(unit)) is not None:
-            unit = intro
-        return stated_counts(unit.text, self.stem, stem)
-
+    # -- ranks ---------------------------------------------------------------------------------
     def ordinal_agreement(self, asked: list[tuple[int, frozenset[str]]], unit: Unit) -> set[bool]:
         """For each thing the question ranks that the unit ranks too ("la deuxième assemblée"): whether
         the ranks agree. A sentence that ranks nothing is read with the one before it."""

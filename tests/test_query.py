@@ -101,24 +101,6 @@ def test_phase_numbers(text: str, phases: set[int]) -> None:
     assert phase_numbers(text) == phases
 
 
-@pytest.mark.parametrize(
-    ("text", "stem", "counts"),
-    [
-        ("Trois nouveaux territoires rejoignent le programme, portant le nombre total à 144.", "territoir", {3}),
-        ("En Centre-Val de Loire, 12 territoires sont lauréats", "territoir", {12}),
-        ("trois nouveaux Territoires d'industrie complètent la liste des 141 territoires", "territoir", {3, 141}),
-        ("Il se focalise sur 4 axes majeurs", "axe", {4}),
-        ("le 6 mars la première assemblée générale des Territoires", "territoir", set()),
-    ],
-)
-def test_stated_counts(text: str, stem: str, counts: set[int]) -> None:
-    from assistant.cues import stated_counts
-    from knowledge.lexical import FrenchAnalyzer
-
-    analyzer = FrenchAnalyzer()
-    assert stated_counts(text, lambda w: (analyzer(w) or [""])[0], stem) == counts
-
-
 def test_elliptical_count_gets_the_previous_counted_noun() -> None:
     history = [{"role": "user", "content": "How many projects had the territories drawn up?"}]
     query = QueryBuilder().build("how many had received a commitment?", history)

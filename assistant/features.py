@@ -1,0 +1,431 @@
+"""The reader's features, all in one place: what a question asks for, and how well each
+candidate answers it (similarity, word overlap, answer type, agreement of region, phase,
+year and rank, position, shape).
+
+No feature names a phrasing of any particular question: the question's answer type comes
+from `assistant.query` (count, amount, date, place, person, list, definition...) and a few
+general cues (duration, role, rank, deadline); a candidate's types from what its text holds
+(figures, amounts, dates, names, places, lists). How much each feature counts is learned
+(`assistant.ranker`, fitted by `make reader`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answerer import AnswerRequest
+from assistant.candidates import Candidate
+from assistant.cues import (
+    DAY_MONTH,
+    DEADLINE,
+    DEADLINE_Q,
+    DEFINES,
+    DURATION,
+    DURATION_Q,
+    FIGURE,
+    GENERIC_STEMS,
+    HAS_DATE,
+    HAS_MONEY,
+    HAS_NUMBER,
+    HAS_YEAR,
+    INLINE_LIST,
+    NAMED_PLACE,
+    NUMBER_WORDS,
+    NUMBERED_STAGE,
+    ORDINAL_Q,
+    ORDINAL_WORDS,
+    PERSON_NAME,
+    PRECISE_DATE_Q,
+    RANK_Q,
+    ROLE,
+    ROLE_Q,
+    UNTIL,
+    date_precision,
+    ordinal_mentions,
+)
+from assistant.reading import DocumentReader, bigrams
+from assistant.spans import spans_of
+from assistant.units import UnitIndex
+from knowledge.lexical import FrenchAnalyzer, fold
+from knowledge.schemes import phase_numbers
+
+__all__ = [
+    "CANDIDATE_FEATURES",
+    "GATE_FEATURES",
+    "QUESTION_FEATURES",
+    "Corpus",
+    "Question",
+    "candidate_features",
+    "gate_features",
+    "question_features",
+]
+
+KINDS = ("list", "number", "amount", "date", "place", "person", "definition", "scheme", "fact")
+WANTS = (*KINDS, "duration", "role", "rank", "until", "deadline", "precise_date")
+
+# (what the question wants, what the candidate holds): each pair is one learned weight.
+PAIRS = (
+    ("number", "number"), ("number", "duration"), ("amount", "money"), ("amount", "number"),
+    ("date", "date"), ("date", "precision"), ("precise_date", "day"), ("duration", "duration"),
+    ("until", "until"), ("deadline", "deadline"), ("person", "person"), ("person", "role"),
+    ("role", "role"), ("place", "place"), ("definition", "defines"), ("list", "is_list"),
+    ("list", "inline_list"), ("list", "is_item"), ("scheme", "is_list"), ("scheme", "money"),
+    ("rank", "ordinal"), ("fact", "number"),
+)
+HOLDS = ("number", "money", "date", "precision", "day", "duration", "until", "deadline", "person", "role",
+         "place", "defines", "inline_list", "ordinal", "is_list", "is_item")
+
+CANDIDATE_FEATURES = (
+    "dense", "dense_gap", "dense_rank", "dense_ctx", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
+    "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "pairs", "rare_names",
+    "in_chunk", "inv_rank", "inv_doc_rank", "log_len", "too_long", "is_heading", "is_title_like", "is_short",
+    "log_items", "region_ok", "region_bad", "stage_ok", "stage_bad", "year_ok", "year_bad", "count_ok", "count_bad", "focus_in", "focus_intro", "focus_figure", "rank_ok",
+    "rank_bad", *(f"holds_{h}" for h in HOLDS), *(f"{w}x{h}" for w, h in PAIRS),
+)
+QUESTION_FEATURES = (
+    "top", "margin", "top_dense", "top_lex", "top_lex_ctx", "missing", "unknown_names", "unknown_stages",
+    "type_held", "top_region_bad", "top_span_near", "top5_span_near", "top_miss_max", "max_lex", "max_dense",
+    "n_terms", "no_terms", "english", *(f"wants_{w}" for w in WANTS),
+)
+
+# Whether to quote the runner-up too: the question, the runner-up, and how far behind it is.
+GATE_FEATURES = (*QUESTION_FEATURES, *(f"second_{name}" for name in CANDIDATE_FEATURES), "second_score", "gap")
+
+
+class Corpus:
+    """Statistics of the stored units (document frequencies, vocabulary), rebuilt when documents change."""
+
+    def __init__(self, index: UnitIndex, reader: DocumentReader, analyzer: FrenchAnalyzer) -> None:
+        self.index, self.reader, self.analyzer = index, reader, analyzer
+        self.key: tuple[str, ...] = ()
+        self.df: Counter[str] = Counter()
+        self.n_units = 0
+        self.words: set[str] = set()
+        self.folded: list[str] = []
+        self.avg_len = 1.0
+
+    def refresh(self) -> None:
+        docs = self.index.all()
+        key = tuple(sorted(d.doc_id for d, _, _ in docs))
+        if key == self.key:
+            return
+        df: Counter[str] = Counter()
+        n = length = 0
+        for _, units, _ in docs:
+            for u in units:
+                tokens = self.reader.tokens(u)
+                df.update(set(tokens))
+                n += 1
+                length += len(tokens)
+        self.df, self.n_units, self.key = df, n, key
+        self.avg_len = length / n if n else 1.0
+        self.folded = [fold(doc.text) for doc, _, _ in docs]
+        self.words = {w for text in self.folded for w in re.findall(r"[^\W\d_]+", text)}
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + (self.n_units + 1) / (self.df.get(term, 0) + 0.5))
+
+
+@dataclass
+class Question:
+    """What a question asks, read once per question."""
+
+    terms: list[str]
+    focus_terms: list[str]
+    boost: set[str]
+    damp: frozenset[str]
+    pairs: set[tuple[str, str]]
+    rare: set[str]
+    wants: dict[str, bool]
+    years: set[str]
+    stages: set[int]
+    ordinals: list[tuple[int, frozenset[str]]]
+    regions: list[str]
+    missing: float  # share of the question's weight that no document holds (French questions)
+    unknown_names: int
+    unknown_stages: int
+    english: bool
+    counts: set[int]  # how many things the question says there are ("the three territories")
+    focus: str | None  # the stem of the noun the question counts or names ("combien de territoires", "which axes")
+    kind: str = "fact"
+    idf_of: dict[str, float] = field(default_factory=dict)
+    vector: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    @classmethod
+    def read(cls, request: AnswerRequest, corpus: Corpus, vector: np.ndarray) -> Question:
+        from assistant.query import Glossary
+
+        analyzer, glossary = corpus.analyzer, Glossary.load()
+        text = request.focus or request.question
+
+        def terms(s: str) -> list[str]:
+            return [t for t in dict.fromkeys(analyzer(s)) if t in corpus.df and t not in GENERIC_STEMS]
+
+        names = set(request.regions) | {a for a, e in glossary.acronyms.items() if e in request.regions}
+        damp = frozenset(t for n in names for t in analyzer(n))
+        english = request.language == "en"
+        french = glossary.french_terms(text) if english else []
+        boost = set(analyzer(" ".join(french)))
+        pairs = bigrams(analyzer(request.question))
+        for phrase in french:
+            pairs |= bigrams(analyzer(phrase))
+        words = re.findall(r"[^\W\d_][\w'’-]*", request.question)
+        capitalised = [w for i, w in enumerate(words) if i > 0 and w[0].isupper()]
+        rare = {s for w in capitalised for s in analyzer(w) if s not in damp and 0 < corpus.df.get(s, 0) <= 2}
+        acronyms = {a.lower() for a in glossary.acronyms}
+        unknown = [w for w in capitalised if len(w) >= 3 and w.lower() not in acronyms and fold(w) not in corpus.words]
+        all_terms = [t for t in dict.fromkeys(analyzer(text)) if t not in GENERIC_STEMS]
+        absent = sum(1 for t in all_terms if t not in corpus.df)
+        q = request.question
+        wants = {k: request.kind == k for k in KINDS}
+        wants.update(
+            duration=bool(DURATION_Q.search(q)), role=bool(ROLE_Q.search(q)),
+            rank=bool(RANK_Q.search(q) or ORDINAL_Q.search(q)), until=bool(UNTIL.search(q)),
+            deadline=bool(DEADLINE_Q.search(q)), precise_date=bool(PRECISE_DATE_Q.search(q)),
+        )
+        stages = [m.group(0) for m in NUMBERED_STAGE.finditer(q)]
+        return cls(
+            terms=terms(request.query),
+            focus_terms=terms(request.focus) if request.focus and request.focus != request.query else [],
+            boost=boost,
+            damp=damp,
+            pairs=pairs,
+            rare=rare,
+            wants=wants,
+            years=set(HAS_YEAR.findall(q)),
+            stages=set(phase_numbers(q)),
+            ordinals=ordinal_mentions(text, corpus.reader.stem),
+            regions=list(request.regions),
+            missing=0.0 if english or not all_terms else absent / len(all_terms),
+            unknown_names=len(unknown),
+            unknown_stages=sum(1 for s in stages if not any(fold(s) in t for t in corpus.folded)),
+            english=english,
+            counts=stated_numbers(text),
+            focus=focus_noun(text, analyzer, glossary.en_fr),
+            kind=request.kind,
+            idf_of={t: corpus.idf(t) for t in terms(request.query)},
+            vector=vector,
+        )
+
+    @property
+    def top_idf(self) -> float:
+        return max((self.idf_of.get(t, 0.0) for t in self.terms), default=0.0) or 1.0
+
+    @property
+    def typed(self) -> bool:
+        """Whether the question asks for a span of a type (a figure, an amount, a date, a person, a place)."""
+        return self.kind in ("number", "amount", "date", "person", "place") or self.wants["duration"]
+
+    def coverage(self, corpus: Corpus, terms: list[str], have: set[str]) -> float:
+        weights = {t: corpus.idf(t) * (2.0 if t in self.boost else 1 / 3 if t in self.damp else 1.0) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
+
+
+_SMALL_NUMBER = re.compile(r"(?<![\d,.])\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b(?![,.]\d)", re.I)
+
+
+# "combien de territoires", "how many industrial territories", "quels grands axes", "which new territories".
+_COUNTED = re.compile(
+    r"\b(?:combien\s+(?:[\w-]+\s+){0,3}?(?:de|d')\s*|nombre\s+(?:de|d')\s*|(?P<en>how many\s+|number of\s+))"
+    r"(?P<words>[a-z]+(?:\s+[a-z]+){0,3})"
+)
+_NAMED = re.compile(
+    r"\b(?:quel|quelle|quels|quelles|(?P<en>which|what))\s+(?:are\s+the\s+|were\s+the\s+|sont\s+les\s+)?"
+    r"(?:(?:grands?|grandes?|principa(?:l|ux|les?)|nouveaux|nouvelles?|main|new|first|two|three|four|five|deux|trois|"
+    r"quatre|cinq|\d+)\s+)*(?!est\b|sont\b|is\b|are\b|was\b|were\b)(?P<words>[a-z]+(?:\s+[a-z]+){0,2})"
+)
+_EN_NOUN_END = frozenset("are were is was did do does have has had in of on at there will would can the to for from by with and".split())
+
+
+def focus_noun(text: str, analyzer: FrenchAnalyzer, en_fr: dict[str, str]) -> str | None:
+    """The stem of the noun a question counts or names: French puts it first ('combien de territoires
+    industriels'), English after its adjectives ('how many industrial territories'), in the plural
+    after 'how many'; English words go through the glossary."""
+    folded = fold(text)
+    m = _COUNTED.search(folded) or _NAMED.search(folded)
+    if not m:
+        return None
+    words = m.group("words").split()
+    if m.group("en"):  # "how many small industrial towns took part": the first plural, else the last word
+        head = []
+        for w in words:
+            if w in _EN_NOUN_END:
+                break
+            if w not in ("the", "a", "an"):
+                head.append(w)
+        word = next((w for w in head if w.endswith("s") and len(w) > 3), (head or words[:1])[-1])
+    else:
+        word = words[0]
+    stems = analyzer(en_fr.get(word, word).split()[0])
+    return stems[0] if stems else None
+
+
+def stated_numbers(text: str) -> set[int]:
+    """The small numbers (2 to 30) a text states, in digits or words: 'the three new territories' -> {3}."""
+    out = set()
+    for m in _SMALL_NUMBER.finditer(text):
+        word = m.group(1).lower()
+        value = int(word) if word.isdigit() else NUMBER_WORDS.get(word, 0)
+        if 2 <= value <= 30:
+            out.add(value)
+    return out
+
+
+def _holds(c: Candidate, text: str, reader: DocumentReader) -> dict[str, float]:
+    early = DEFINES.search(text)
+    return {
+        "number": float(bool(HAS_NUMBER.search(text))),
+        "money": float(bool(HAS_MONEY.search(text))),
+        "date": float(bool(HAS_DATE.search(text))),
+        "precision": date_precision(text) / 0.12,
+        "day": float(bool(DAY_MONTH.search(text))),
+        "duration": float(bool(DURATION.search(text))),
+        "until": float(bool(UNTIL.search(text))),
+        "deadline": float(bool(DEADLINE.search(text))),
+        "person": float(bool(PERSON_NAME.search(text))),
+        "role": float(bool(ROLE.search(text))),
+        "place": float(bool(NAMED_PLACE.search(text))),
+        "defines": (1.0 if early.start() < 40 else 0.5) if early else 0.0,
+        "inline_list": float(bool(INLINE_LIST.search(text))),
+        "ordinal": float(bool(ORDINAL_WORDS.search(text))),
+        "is_list": float(c.kind == "list"),
+        "is_item": float(c.kind == "item"),
+    }
+
+
+def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus) -> np.ndarray:
+    """One row of CANDIDATE_FEATURES per candidate."""
+    reader = corpus.reader
+    rows: list[dict[str, float]] = []
+    for c in candidates:
+        _, _, vectors = corpus.index.document(c.doc.doc_id)
+        dense = float(np.mean([vectors[u.index] @ q.vector for u in c.units])) if c.kind == "list" else float(
+            c.vector @ q.vector
+        )
+        dense_ctx = max((float(vectors[u.index] @ q.vector) for u in c.context), default=dense)
+        tokens: set[str] = set()
+        counts: Counter[str] = Counter()
+        for u in c.units:
+            tokens |= set(reader.tokens(u))
+            counts.update(reader.tokens(u))
+        subject = reader.subject(c.doc)
+        have = tokens | subject.terms
+        ctx = set(have)
+        for u in c.context:
+            ctx |= set(reader.tokens(u))
+        lex = q.coverage(corpus, q.terms, have)
+        lex_ctx = q.coverage(corpus, q.terms, ctx)
+        lex_focus = q.coverage(corpus, q.focus_terms, ctx) if q.focus_terms else lex_ctx
+        unit_pairs: set[tuple[str, str]] = set(subject.pairs)
+        for u in [*c.context, *c.units]:
+            unit_pairs |= bigrams(reader.tokens(u))
+        text = c.text
+        holds = _holds(c, text, reader)
+        size = sum(counts.values())
+        bm25 = sum(
+            corpus.idf(t) * counts[t] * 2.2 / (counts[t] + 1.2 * (0.25 + 0.75 * size / corpus.avg_len))
+            for t in q.terms if t in counts
+        )
+        near = [q.coverage(corpus, q.terms, set(corpus.analyzer(text[max(0, a - 80) : b + 80])))
+                for a, b in spans_of(q.kind, q.wants, text)[:8]]
+        named = set(subject.regions) | {r for u in c.units for r in reader.regions(u)}
+        stages = reader.stages(c.unit)
+        ranks = reader.ordinal_agreement(q.ordinals, c.unit) if q.ordinals else set()
+        if q.counts:
+            said = {len(c.units) - 1} if c.kind == "list" else stated_numbers(text)
+            if c.kind == "item" and c.context:
+                said |= stated_numbers(c.context[0].text)
+            count_ok, count_bad = bool(said & q.counts), bool(said) and not said & q.counts
+        else:
+            count_ok = count_bad = False
+        focus_in = focus_intro = focus_figure = False
+        if q.focus:
+            focus_in = q.focus in tokens
+            intro = c.units[0] if c.kind == "list" else c.context[0] if c.kind == "item" and c.context else None
+            focus_intro = intro is not None and q.focus in reader.tokens(intro)
+            focus_figure = any(reader.stem(m.group(3)) == q.focus for m in FIGURE.finditer(text))
+        year_in = bool(q.years) and ((c.doc.date or "")[:4] in q.years or any(y in text for y in q.years))
+        f = {
+            "dense": dense, "dense_ctx": dense_ctx, "lex": lex, "lex_ctx": lex_ctx, "lex_focus": lex_focus,
+            "miss_max": max((corpus.idf(t) for t in q.terms if t not in ctx), default=0.0) / q.top_idf,
+            "bm25": bm25, "span_near": max(near, default=0.0), "span_none": float(q.typed and not near),
+            "pairs": len(q.pairs & unit_pairs) / len(q.pairs) if q.pairs else 0.0,
+            "rare_names": min(2, len(q.rare & ctx)),
+            "in_chunk": float(bool(c.passage.chunk_id)),
+            "inv_rank": 1.0 / c.passage.rank if c.passage.rank else 0.0,
+            "inv_doc_rank": 1.0 / c.doc_rank,
+            "log_len": math.log(1 + len(text)),
+            "too_long": max(0.0, len(text) / 350 - 1),
+            "is_heading": float(c.unit.kind == "heading"),
+            "is_title_like": float(c.kind != "list" and reader.is_title_like(c.unit, c.doc)),
+            "is_short": float(c.kind == "sentence" and len(tokens) <= 3),
+            "log_items": math.log(len(c.units)),
+            "region_ok": float(bool(q.regions) and any(r in named for r in q.regions)),
+            "region_bad": float(bool(q.regions) and bool(named) and not any(r in named for r in q.regions)),
+            "stage_ok": float(bool(q.stages & stages)),
+            "stage_bad": float(bool(q.stages) and bool(stages) and not q.stages & stages),
+            "year_ok": float(year_in),
+            "year_bad": float(bool(q.years) and not year_in),
+            "count_ok": float(count_ok),
+            "count_bad": float(count_bad),
+            "focus_in": float(focus_in),
+            "focus_intro": float(focus_intro),
+            "focus_figure": float(focus_figure),
+            "rank_ok": float(True in ranks),
+            "rank_bad": float(False in ranks and True not in ranks),
+        }
+        f.update({f"holds_{h}": holds[h] for h in HOLDS})
+        f.update({f"{w}x{h}": holds[h] * q.wants[w] for w, h in PAIRS})
+        rows.append(f)
+    if not rows:
+        return np.zeros((0, len(CANDIDATE_FEATURES)))
+    top_dense = max(r["dense"] for r in rows)
+    top_lex = max(r["lex_ctx"] for r in rows)
+    top_bm25 = max(r["bm25"] for r in rows) or 1.0
+    dense_rank = np.argsort(np.argsort([-r["dense"] for r in rows], kind="stable"), kind="stable")
+    lex_rank = np.argsort(np.argsort([-r["lex_ctx"] for r in rows], kind="stable"), kind="stable")
+    for i, r in enumerate(rows):
+        r["dense_gap"] = r["dense"] - top_dense
+        r["lex_gap"] = r["lex_ctx"] - top_lex
+        r["bm25_rel"] = r["bm25"] / top_bm25
+        r["dense_rank"] = 1.0 / (1 + dense_rank[i])
+        r["lex_rank"] = 1.0 / (1 + lex_rank[i])
+    return np.array([[r[name] for name in CANDIDATE_FEATURES] for r in rows], dtype=np.float64)
+
+
+def question_features(q: Question, features: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """One row of QUESTION_FEATURES: how well the best candidate answers, and what the question asks."""
+    order = np.argsort(-scores) if len(scores) else np.array([], dtype=int)
+    col = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
+    f = dict.fromkeys(QUESTION_FEATURES, 0.0)
+    if len(order):
+        best = features[order[0]]
+        f["top"] = float(scores[order[0]])
+        f["margin"] = float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else 1.0
+        f["top_dense"], f["top_lex"], f["top_lex_ctx"] = best[col["dense"]], best[col["lex"]], best[col["lex_ctx"]]
+        f["type_held"] = float(sum(best[col[f"{w}x{h}"]] for w, h in PAIRS) > 0)
+        f["top_region_bad"] = best[col["region_bad"]]
+        f["top_span_near"] = best[col["span_near"]]
+        f["top5_span_near"] = float(features[order[:5], col["span_near"]].max())
+        f["top_miss_max"] = best[col["miss_max"]]
+        f["max_lex"] = float(features[:, col["lex_ctx"]].max())
+        f["max_dense"] = float(features[:, col["dense"]].max())
+    f["missing"] = q.missing
+    f["unknown_names"] = float(q.unknown_names)
+    f["unknown_stages"] = float(q.unknown_stages)
+    f["n_terms"] = math.log(1 + len(q.terms))
+    f["no_terms"] = float(not q.terms)  # no word of the question is in any document
+    f["english"] = float(q.english)
+    f.update({f"wants_{w}": float(q.wants[w]) for w in WANTS})
+    return np.array([f[name] for name in QUESTION_FEATURES], dtype=np.float64)
+
+
+def gate_features(question_row: np.ndarray, second: np.ndarray, best_score: float, second_score: float) -> np.ndarray:
+    """One row of GATE_FEATURES."""
+    return np.concatenate([question_row, second, [second_score, best_score - second_score]])

@@ -1,0 +1,260 @@
+"""Fitting the extractive reader (`make reader`): labelled candidates from the datasets,
+leave-one-set-out cross-validation, and the model file the assistant loads.
+
+A candidate is labelled positive when it comes from an expected source and holds as many
+of the record's expected facts as the best candidate of that record does (at least one).
+The ranker is a logistic regression over `assistant.features.CANDIDATE_FEATURES`, each
+record weighing the same; the abstainer a logistic regression over
+`QUESTION_FEATURES`, fitted on out-of-fold ranker scores, labelled by whether the record is
+answerable. Its threshold is the highest that keeps out-of-fold false abstention at most
+`MAX_FALSE_ABSTENTION`; the runner-up ratio is chosen the same way, on out-of-fold fact
+recall less a length cost. Everything is deterministic: same datasets, same corpus, same file.
+
+    python -m evals.reader            # fit on TRAIN_SETS, cross-validate, write assistant/reader.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.extractive import ExtractiveAnswerer, Reading
+from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, gate_features, question_features
+from assistant.ranker import MODEL_PATH, LinearModel, ReaderModel
+from evals.dataset import Record, load_dataset
+from evals.metrics import compute_metrics, fact_found, source_matches
+
+HERE = Path(__file__).parent
+# The sets the reader learns from, each with the corpus it asks about (None: the bundled corpus).
+# heldout.jsonl, frozen*.jsonl and everything under evals/unseen/ never are.
+TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
+    **{n: (HERE / "datasets" / f"{n}.jsonl", None) for n in ("dev", "dev2", "dev3", "blind4", "blind5", "blind6")},
+    "oos": (HERE / "train" / "oos.jsonl", None),
+    **{n: (HERE / "train" / f"{n}.jsonl", HERE / "train" / "corpus") for n in ("synth_a", "synth_b")},
+}
+MAX_FALSE_ABSTENTION = 0.04
+GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
+GATE_C = 0.3
+QUOTE_LEN = 320  # a sentence is quoted up to this many characters (longer ones are trimmed)
+MAX_MEDIAN_QUOTE = 265  # characters quoted, median over answers: room for the frame within 300
+
+
+@dataclass
+class Example:
+    record: Record
+    set_name: str
+    reading: Reading
+    labels: np.ndarray  # 1 for the candidates that answer best
+    found: np.ndarray  # per candidate, which fact groups it holds (n_candidates x n_groups)
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...], c: float) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000, solver="lbfgs")
+    model.fit((x - mean) / scale, y, sample_weight=w * len(w) / w.sum())  # weights of mean 1: C as usual
+    return LinearModel(names, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
+
+
+def _label_text(reading: Reading, i: int) -> str:
+    c = reading.candidates[i]
+    intro = [u.text for u in c.context if u.intro] if c.kind == "item" else []
+    return "\n".join([*intro, c.text])
+
+
+def build_examples(services: dict[str, Any], sets: dict[str, list[Record]]) -> list[Example]:
+    """Labelled readings of every record, each asked of the service holding its set's corpus."""
+    out = []
+    for name, records in sets.items():
+        service = services[name]
+        answerer = service.extractive
+        for record in records:
+            history: list[dict[str, str]] = []
+            for turn in record.turns[:-1]:
+                history += [{"role": "user", "content": turn}, {"role": "assistant", "content": ""}]
+            request, _, _ = service._prepare(record.turns[-1], history, None, None)
+            reading = answerer.read(request)
+            n = len(reading.candidates)
+            groups = record.expected_facts if record.answerable else ()
+            found = np.zeros((n, len(groups)), dtype=bool)
+            ok = np.ones(n, dtype=bool)
+            for i, c in enumerate(reading.candidates):
+                text = _label_text(reading, i)
+                found[i] = [fact_found(g, text) for g in groups]
+                if record.expected_sources:
+                    ok[i] = source_matches(record.expected_sources, c.doc.source, c.doc.doc_id)
+            hits = found.sum(axis=1) * ok if groups else np.zeros(n)
+            best = hits.max() if n else 0
+            labels = ((hits == best) & (hits > 0)).astype(float) if best > 0 else np.zeros(n)
+            out.append(Example(record, name, reading, labels, found))
+    return out
+
+
+def fit_ranker(examples: list[Example], c: float = 0.3) -> LinearModel:
+    xs, ys, ws = [], [], []
+    for e in examples:
+        pos = e.labels.sum()
+        if pos == 0 or pos == len(e.labels):
+            continue
+        xs.append(e.reading.features)
+        ys.append(e.labels)
+        ws.append(np.where(e.labels > 0, 1.0 / pos, 1.0 / (len(e.labels) - pos)))
+    return _fit_logistic(np.vstack(xs), np.concatenate(ys), np.concatenate(ws), CANDIDATE_FEATURES, c)
+
+
+def _question_row(e: Example, ranker: LinearModel) -> np.ndarray:
+    scores = ranker.decision(e.reading.features)
+    return question_features(e.reading.question, e.reading.features, scores)
+
+
+def out_of_fold(examples: list[Example]) -> dict[str, LinearModel]:
+    """One ranker per set, fitted on the other sets."""
+    names = sorted({e.set_name for e in examples})
+    return {n: fit_ranker([e for e in examples if e.set_name != n]) for n in names}
+
+
+def _gate_rows(examples: list[Example], folds: dict[str, LinearModel], rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each answerable record with a runner-up: the gate's features, whether the runner-up adds an
+    expected fact, the recall of the best alone and what the runner-up adds, the quotes' lengths, the set."""
+    xs, ys, base, gain, len1, len2, groups = [], [], [], [], [], [], []
+    for e, qrow in zip(examples, rows, strict=True):
+        if not e.record.answerable or not e.found.shape[1]:
+            continue
+        scores = folds[e.set_name].decision(e.reading.features)
+        reading = Reading(e.reading.question, e.reading.candidates, e.reading.features, scores, qrow)
+        order = reading.order()
+        second = ExtractiveAnswerer.runner_up(reading, order) if order else None
+        first = order[0] if order else None
+        if second is None or e.reading.candidates[first].kind == "list" == e.reading.candidates[second].kind:
+            continue
+        alone, both = e.found[first].mean(), e.found[[first, second]].any(axis=0).mean()
+        xs.append(gate_features(qrow, e.reading.features[second], scores[first], scores[second]))
+        ys.append(float(both > alone))
+        base.append(alone)
+        gain.append(both - alone)
+        len1.append(min(QUOTE_LEN, len(e.reading.candidates[first].text)))
+        len2.append(min(QUOTE_LEN, len(e.reading.candidates[second].text)))
+        groups.append(e.set_name)
+    return (*(np.array(v, dtype=np.float64) for v in (xs, ys, base, gain, len1, len2)), np.array(groups))
+
+
+def _balanced(y: np.ndarray) -> np.ndarray:
+    return np.where(y > 0, 1.0 / max(1, y.sum()), 1.0 / max(1, (1 - y).sum()))
+
+
+def _oof_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, names: tuple[str, ...], c: float) -> np.ndarray:
+    p = np.zeros(len(y))
+    for name in np.unique(groups):
+        train = groups != name
+        model = _fit_logistic(x[train], y[train], _balanced(y[train]), names, c)
+        p[~train] = 1 / (1 + np.exp(-model.decision(x[~train])))
+    return p
+
+
+def fit(examples: list[Example]) -> ReaderModel:
+    folds = out_of_fold(examples)
+    groups = np.array([e.set_name for e in examples])
+    rows = np.array([_question_row(e, folds[e.set_name]) for e in examples])
+    y = np.array([float(e.record.answerable) for e in examples])
+    # The abstainer's threshold: the highest that keeps out-of-fold false abstention within bounds.
+    oof = _oof_probabilities(rows, y, groups, QUESTION_FEATURES, 1.0)
+    answerable = y > 0
+    threshold = 0.0
+    for t in np.unique(np.round(oof, 4)):
+        if (oof[answerable] < t).mean() <= MAX_FALSE_ABSTENTION:
+            threshold = float(t)
+    abstainer = _fit_logistic(rows, y, _balanced(y), QUESTION_FEATURES, 1.0)
+    # The gate's threshold: the most fact recall whose median quoted length stays within bounds.
+    gx, gy, base, gain, len1, len2, gate_groups = _gate_rows(examples, folds, rows)
+    gate_oof = _oof_probabilities(gx, gy, gate_groups, GATE_FEATURES, GATE_C)
+    gate_threshold, best = 1.0, float(base.mean())
+    for t in GATE_THRESHOLDS:
+        add = gate_oof >= t
+        recall = float((base + gain * add).mean())
+        if np.median(len1 + len2 * add) <= MAX_MEDIAN_QUOTE and recall > best + 1e-9:
+            gate_threshold, best = t, recall
+    gate = _fit_logistic(gx, gy, _balanced(gy), GATE_FEATURES, GATE_C)
+    add = gate_oof >= gate_threshold
+    info = {
+        "trained_on": sorted(set(groups.tolist())),
+        "records": len(examples),
+        "candidates": int(sum(len(e.labels) for e in examples)),
+        "positives": int(sum(e.labels.sum() for e in examples)),
+        "oof_false_abstention": round(float((oof[answerable] < threshold).mean()), 4),
+        "oof_abstention_accuracy": round(float((oof[~answerable] < threshold).mean()), 4) if (~answerable).any() else None,
+        "oof_best_candidate_recall": round(float(base.mean()), 4),
+        "oof_with_runner_up_recall": round(float((base + gain * add).mean()), 4),
+        "oof_runner_up_share": round(float(add.mean()), 4),
+    }
+    return ReaderModel(fit_ranker(examples), abstainer, threshold, gate, gate_threshold, info)
+
+
+def cross_validate(examples: list[Example], services: dict[str, Any], sets: dict[str, list[Record]]) -> dict[str, dict[str, Any]]:
+    """Leave-one-set-out: fit on every set but one, answer the one left out end to end."""
+    from evals.runner import run_records
+
+    table = {}
+    for name in sorted(sets):
+        service = services[name]
+        service.extractive._model = fit([e for e in examples if e.set_name != name])
+        runs = run_records(service, sets[name])
+        table[name] = compute_metrics([(r.record, r.answer) for r in runs])
+        service.extractive._model = None
+    return table
+
+
+def _services(tmp: Path, corpora: set[Path | None]) -> dict[Path | None, Any]:
+    """One assistant per corpus, each over a fresh knowledge base in `tmp`."""
+    from assistant.service import Assistant
+    from knowledge.settings import load_settings
+
+    out = {}
+    for i, corpus in enumerate(sorted(corpora, key=str)):
+        service = Assistant(load_settings(data_dir=tmp / f"data{i}"))
+        report = service.ingest_bundled() if corpus is None else service.ingest([corpus])
+        if not report.ok:
+            raise SystemExit(f"could not ingest every file of {corpus}: {report.counts}")
+        service.warm_up()
+        out[corpus] = service
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.reader", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="*", default=list(TRAIN_SETS), help=f"among {', '.join(TRAIN_SETS)}")
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--no-cv", action="store_true", help="skip the leave-one-set-out table")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.sets) - set(TRAIN_SETS))
+    if unknown:
+        parser.error(f"unknown sets {unknown}; the training sets are {', '.join(TRAIN_SETS)}")
+    chosen = {n: TRAIN_SETS[n] for n in args.sets}
+    sets = {n: load_dataset(path) for n, (path, _) in chosen.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        by_corpus = _services(Path(tmp), {corpus for _, corpus in chosen.values()})
+        services = {n: by_corpus[corpus] for n, (_, corpus) in chosen.items()}
+        examples = build_examples(services, sets)
+        print(f"{len(examples)} records, {sum(len(e.labels) for e in examples)} candidates", file=sys.stderr)
+        model = fit(examples)
+        cv = {} if args.no_cv else cross_validate(examples, services, sets)
+    keys = ("fact_recall", "all_facts", "citation_hit", "abstention_accuracy", "false_abstention", "length_median")
+    model.info["cv"] = {n: {k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items() if k in keys} for n, m in cv.items()}
+    model.save(args.out)
+    for name, metrics in model.info["cv"].items():
+        print(name, " ".join(f"{k}={metrics.get(k)}" for k in keys))
+    print(f"wrote {args.out} (abstain below {model.threshold:.3f}, runner-up from {model.gate_threshold})")
+    print({k: v for k, v in model.info.items() if k.startswith("oof")})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

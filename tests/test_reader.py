@@ -1,0 +1,150 @@
+"""The learned reader: its model file, its features and its answer spans (no store needed), and
+`make reader`'s training being deterministic (real model, real store)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, focus_noun, stated_numbers
+from assistant.ranker import MODEL_PATH, LinearModel, ReaderModel
+from assistant.spans import spans_of
+from knowledge.errors import ConfigError
+from knowledge.lexical import FrenchAnalyzer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the model file -----------------------------------------------------------------------
+def test_the_shipped_model_loads_and_knows_what_it_was_trained_on() -> None:
+    model = ReaderModel.load()
+    assert model.ranker.features == CANDIDATE_FEATURES
+    assert model.abstainer.features == QUESTION_FEATURES
+    assert model.gate.features == GATE_FEATURES
+    assert 0.0 < model.threshold < 1.0 and 0.0 < model.gate_threshold <= 1.0
+    trained_on = set(model.info["trained_on"])
+    assert {"dev", "blind4"} <= trained_on
+    # The held-out sets are never learned from.
+    assert not trained_on & {"heldout", "frozen", "frozen2", "unseen", "frozen_unseen"}
+    # The abstention threshold was chosen so that out-of-fold false abstention stays within 0.05.
+    assert model.info["oof_false_abstention"] <= 0.05
+
+
+def test_a_model_saved_and_loaded_scores_the_same(tmp_path: Path) -> None:
+    model = ReaderModel.load()
+    path = tmp_path / "reader.json"
+    model.save(path)
+    again = ReaderModel.load(path)
+    x = np.random.default_rng(0).normal(size=(7, len(CANDIDATE_FEATURES)))
+    assert np.allclose(model.ranker.decision(x), again.ranker.decision(x))
+    assert again.threshold == pytest.approx(model.threshold)
+
+
+def test_a_linear_model_is_a_standardised_dot_product() -> None:
+    m = LinearModel(("a", "b"), np.array([1.0, 2.0]), np.array([2.0, 4.0]), np.array([0.5, -1.0]), 0.25)
+    x = np.array([[3.0, 10.0]])
+    assert m.decision(x)[0] == pytest.approx(0.5 * 1.0 - 1.0 * 2.0 + 0.25)
+    assert m.decision(np.zeros((0, 2))).shape == (0,)
+
+
+def test_a_model_of_other_features_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["ranker"]["features"][0] = "renamed_feature"
+    path = tmp_path / "reader.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reader\.json.*other features.*renamed_feature.*make reader"):
+        ReaderModel.load(path)
+
+
+@pytest.mark.parametrize("content", ["", "{}", "[1, 2]", '{"ranker": 3}'])
+def test_a_broken_model_file_is_refused_by_name(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "reader.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reader\.json.*make reader"):
+        ReaderModel.load(path)
+
+
+def test_a_missing_model_file_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no reader model; build it with `make reader`"):
+        ReaderModel.load(tmp_path / "absent.json")
+
+
+# -- what a question asks ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "stem"),
+    [
+        ("Combien d'usines textiles la région accueille-t-elle ?", "usin"),
+        ("How many small industrial towns took part?", "town"),
+        ("Quels grands chantiers sont prévus ?", "chanti"),
+        ("Which new territories signed?", "territoir"),  # the glossary's French word
+        ("Pourquoi le programme existe-t-il ?", None),
+    ],
+)
+def test_the_noun_a_question_counts_or_names(question: str, stem: str | None) -> None:
+    en_fr = {"territories": "territoires"}
+    assert focus_noun(question, FrenchAnalyzer(), en_fr) == stem
+
+
+def test_small_numbers_in_digits_or_words() -> None:
+    assert stated_numbers("Name the three sites opened in 2021, and the 12 others") == {3, 12}
+    assert stated_numbers("Les deux lauréats et les quinze projets") == {2, 15}
+    assert stated_numbers("En 2019, 3,5 M€ et 146 territoires") == set()
+
+
+# -- answer spans -----------------------------------------------------------------------------
+TEXT = (
+    "Le 3 avril 2025, Mme Claire Dumont, directrice de l'agence, a annoncé à Besançon une aide de "
+    "250 000 € pour 14 entreprises, pendant deux ans, jusqu'en 2027."
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "wants", "expected"),
+    [
+        ("amount", {}, "250 000 €"),
+        ("number", {}, "14 entreprises"),
+        ("date", {}, "3 avril 2025"),
+        ("date", {"until": True}, "3 avril 2025"),
+        ("number", {"duration": True}, "pendant deux ans"),
+        ("person", {}, "Claire Dumont, directrice de l'agence"),
+        ("place", {}, "Besançon"),
+    ],
+)
+def test_spans_of_the_asked_type(kind: str, wants: dict[str, bool], expected: str) -> None:
+    found = [TEXT[a:b] for a, b in spans_of(kind, wants, TEXT)]
+    assert expected in found
+
+
+def test_no_span_for_a_question_of_no_type() -> None:
+    assert spans_of("fact", {}, TEXT) == [] and spans_of("list", {}, TEXT) == []
+
+
+# -- training ---------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    """`make reader` on the same sets gives the same file, byte for byte."""
+    outs = []
+    for i in (1, 2):
+        out = tmp_path / f"reader{i}.json"
+        subprocess.run(
+            [sys.executable, "-m", "evals.reader", "--sets", "dev2", "dev3", "--no-cv", "--out", str(out)],
+            cwd=ROOT, check=True, capture_output=True, text=True, timeout=600,
+        )
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    model = ReaderModel.load(tmp_path / "reader1.json")
+    assert model.info["trained_on"] == ["dev2", "dev3"]
+
+
+def test_unknown_training_sets_are_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "evals.reader", "--sets", "heldout", "--no-cv"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "unknown sets ['heldout']" in result.stderr
