@@ -107,6 +107,15 @@ class Answer:
         import re
 
         answered = [p for p in parts if not p.abstained] or parts[:1]
+        # A part that quotes only what an earlier part quoted adds nothing but length.
+        spans: set[tuple[str, str, int, int]] = set()
+        kept = []
+        for part in answered:
+            own = {(c.source, c.doc_id, c.start, c.end) for c in part.citations}
+            if not kept or not own or not own <= spans:
+                kept.append(part)
+            spans |= own
+        answered = kept
         texts, citations, passages, warnings = [], [], [], []
         seen: set[str] = set()
         for part in answered:

@@ -32,6 +32,7 @@ class AnswerRequest:
     regions: list[str] = field(default_factory=list)  # canonical regions the question names
     focus: str = ""  # the current question alone, expanded (differs from `query` for follow-ups)
     filters: Filters | None = None  # the filters retrieval ran with (the scheme catalogue applies them too)
+    budget: int = 1100  # characters the answer may take (each part of a two-part question gets half)
 
 
     def reply(

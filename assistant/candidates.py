@@ -6,6 +6,7 @@ The reader ranks these; every quote it makes is an exact span of one of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,8 +28,15 @@ class Candidate:
     doc: StoredDocument
     passage: Passage  # the retrieved passage it lies in (chunk_id "" and rank 0 when outside every one)
     vector: np.ndarray  # the embedding of its main unit (a list: of its intro)
-    context: list[Unit]  # units it is read with: the sentence before, the list intro, the heading
+    context: list[Unit]  # units it is read with: the sentence before, the list intro, its section, the heading
     doc_rank: int  # rank of its document's best passage (1 = best)
+
+    @property
+    def lead(self) -> Unit | None:
+        """What a list item is shown under: its section ("2. « Sobriété IAA »"), else its list's intro."""
+        if self.kind != "item":
+            return None
+        return next((u for u in self.context if u.kind == "item"), None) or next((u for u in self.context if u.intro), None)
 
     @property
     def unit(self) -> Unit:
@@ -55,12 +63,30 @@ class Candidate:
         return (self.doc.doc_id, self.units[0].index, self.units[-1].index)
 
 
-def _context(reader: DocumentReader, unit: Unit) -> list[Unit]:
+_NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s")
+_SECTION_REACH = 12  # units back to look for the section a list item belongs to
+
+
+def _section(units: list[Unit], item: Unit) -> Unit | None:
+    """The numbered item or heading a "- Aide : ..." line belongs to ("2. « Sobriété IAA »")."""
+    for i in range(item.index - 1, max(-1, item.index - _SECTION_REACH), -1):
+        u = units[i]
+        if u.kind == "heading" or (u.kind == "item" and _NUMBERED.match(u.text) and not _NUMBERED.match(item.text)):
+            return u
+        if u.kind == "sentence" and not u.intro:
+            return None
+    return None
+
+
+def _context(reader: DocumentReader, unit: Unit, units: list[Unit]) -> list[Unit]:
     out: list[Unit] = []
     if unit.kind == "item":
         intro = reader.intro_of(unit)
         if intro is not None:
             out.append(intro)
+        section = _section(units, unit)
+        if section is not None and section not in out:
+            out.append(section)
     else:
         before = reader.antecedent(unit) or reader.previous_sentence(unit)
         if before is not None:
@@ -87,9 +113,11 @@ def gather(request_passages: list[Passage], index: UnitIndex, reader: DocumentRe
         outside = replace(passages[0], chunk_id="", rank=0)
         for u, v in zip(units, vectors, strict=True):
             inside = next((p for p in passages if u.end > p.start and u.start < p.end), outside)
-            out.append(Candidate([u], doc, inside, v, _context(reader, u), rank))
-            if u.intro:
+            out.append(Candidate([u], doc, inside, v, _context(reader, u, units), rank))
+            following = units[u.index + 1] if u.index + 1 < len(units) else None
+            if u.kind != "item" and following is not None and following.list_id == u.index + 1:
+                # The line before a list introduces it: "... sont lauréats :", or a heading above it.
                 items = [w for w in units[u.index + 1 :] if w.list_id == u.index + 1]
                 if 1 < len(items) <= _MAX_LIST_ITEMS:
-                    out.append(Candidate([u, *items], doc, inside, v, _context(reader, u), rank))
+                    out.append(Candidate([u, *items], doc, inside, v, _context(reader, u, units), rank))
     return out

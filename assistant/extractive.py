@@ -24,10 +24,10 @@ from assistant.features import Corpus, Question, candidate_features, gate_featur
 from assistant.ranker import ReaderModel
 from assistant.reading import DocumentReader
 from assistant.spans import direct_answer, spans_of
-from assistant.units import UnitIndex
-from knowledge.lexical import FrenchAnalyzer
+from assistant.units import Unit, UnitIndex
+from knowledge.lexical import FrenchAnalyzer, fold
 
-__all__ = ["ExtractiveAnswerer", "Reading", "format_date", "NOT_FOUND"]
+__all__ = ["ExtractiveAnswerer", "Reading", "format_date", "list_lines", "NOT_FOUND"]
 
 NOT_FOUND = {
     "fr": "Je n'ai pas trouvé la réponse à cette question dans les documents disponibles.",
@@ -72,6 +72,16 @@ def _item_line(text: str, limit: int = _MAX_ITEM) -> str:
     if end > 40:
         return text[: end + 1] + " …"
     return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def list_lines(items: list[Unit], budget: int = _MAX_ANSWER) -> list[str]:
+    """A list's items as an answer shows them: each shortened, and the rest counted once `budget` characters are used."""
+    lines: list[str] = []
+    for k, u in enumerate(items):
+        if sum(len(line) + 1 for line in lines) > budget:
+            return [*lines, f"… (+{len(items) - k})"]
+        lines.append(_item_line(u.text))
+    return lines
 
 
 def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
@@ -160,7 +170,7 @@ class ExtractiveAnswerer:
         p_answer = float(_sigmoid(self.model.abstainer.decision(reading.question_row[None, :])[0]))
         if p_answer < self.model.threshold:
             return self._abstain(request, lang, reading, order, f"answer probability {p_answer:.2f} < {self.model.threshold:.2f}")
-        chosen = self.choose(reading, order, self.model)
+        chosen = list(dict.fromkeys(self._with_its_list(reading, i) for i in self.choose(reading, order, self.model)))
         other = self.disagreeing(reading, order)
         if other is not None:
             # Sources that give another figure for the same thing are shown too, latest first.
@@ -187,6 +197,25 @@ class ExtractiveAnswerer:
         row = gate_features(reading.question_row, reading.features[second], reading.scores[order[0]], reading.scores[second])
         p = float(_sigmoid(model.gate.decision(row[None, :])[0]))
         return [order[0], second] if p >= model.gate_threshold else order[:1]
+
+    @staticmethod
+    def _with_its_list(reading: Reading, i: int) -> int:
+        """A sentence that announces a list ("12 territoires sont lauréats :") is quoted with its list; a list
+        of which one item holds a name the question asks about ("lequel inclut Vierzon ?") by that item."""
+        c = reading.candidates[i]
+        if c.kind == "sentence" and c.unit.intro:
+            for j, other in enumerate(reading.candidates):
+                if other.kind == "list" and other.units[0] == c.unit:
+                    c, i = other, j
+                    break
+        names = reading.question.names
+        if c.kind == "list" and names:
+            holding = [u for u in c.units[1:] if any(n in fold(u.text) for n in names)]
+            if len(holding) == 1:
+                for j, other in enumerate(reading.candidates):
+                    if other.kind == "item" and other.unit == holding[0]:
+                        return j
+        return i
 
     def disagreeing(self, reading: Reading, order: list[int], depth: int = 5) -> int | None:
         """A candidate of another document, among the best few, that gives another figure for the thing
@@ -216,6 +245,8 @@ class ExtractiveAnswerer:
         several = len({reading.candidates[i].doc.doc_id for i in chosen}) > 1
         for rank, i in enumerate(chosen):
             c = reading.candidates[i]
+            if rank and sum(len(line) + 1 for line in lines) > request.budget * 0.6:
+                break  # the runner-up would not fit
             score = float(reading.scores[i])
             n = len(citations) + 1
             dated = lang == "en" or several
@@ -224,18 +255,14 @@ class ExtractiveAnswerer:
                 intro, items = c.units[0], c.units[1:]
                 citations.append(self._citation(n, c, score, intro.start, items[-1].end))
                 lines.append(f"{lead}{intro.text.strip()} [{n}]")
-                for k, u in enumerate(items):
-                    if sum(len(line) + 1 for line in lines) > _MAX_ANSWER:
-                        lines.append(f"… (+{len(items) - k})")
-                        break
-                    lines.append(_item_line(u.text))
+                lines.extend(list_lines(items, request.budget - sum(len(line) + 1 for line in lines)))
                 continue
             unit = c.unit
             start, end = self._trim(reading.question, unit, _MAX_QUOTE.get(request.kind, 320))
             body = ("… " if start > unit.start else "") + c.doc.text[start:end].strip() + (" …" if end < unit.end else "")
             direct = direct_answer(request, reading.question, c, c.doc.text[start:end], self.reader) if rank == 0 else None
-            if unit.kind == "item" and c.context and c.context[0].intro:
-                intro = c.context[0]
+            if (intro := c.lead) is not None:
+                # "- Issoudun" is one of "12 territoires sont lauréats :"; "- Aide : ..." belongs to its scheme
                 citations.append(self._citation(n, c, score, intro.start, intro.end))
                 citations.append(self._citation(n + 1, c, score, start, end))
                 head = f"{direct} — " if direct else ""
@@ -261,6 +288,8 @@ class ExtractiveAnswerer:
             return unit.start, unit.end
         cuts = [0] + [m.end() for m in CLAUSE.finditer(unit.text)] + [len(unit.text)]
         typed = spans_of(q.kind, q.wants, unit.text)
+        # the figure of what the question counts: "141 à 144 territoires", not "3e comité"
+        counted = [m.span() for m in FIGURE.finditer(unit.text) if q.focus and self.reader.stem(m.group(3)) == q.focus]
         clause_terms = [set(self.analyzer(unit.text[a:b])) for a, b in zip(cuts, cuts[1:], strict=False)]
         best, span = -1e9, (0, len(unit.text))
         for i in range(len(clause_terms)):
@@ -273,6 +302,8 @@ class ExtractiveAnswerer:
                 value = q.coverage(self.corpus, q.terms, seen) - 0.0005 * (b - a)
                 if any(a <= x and y <= b for x, y in typed):
                     value += 0.3  # the window holds what was asked: the figure, the date, the name and role
+                if any(a <= x and y <= b for x, y in counted):
+                    value += 0.3
                 if value > best:
                     best, span = value, (a, b)
         a, b = span

@@ -82,7 +82,7 @@ HOLDS = ("number", "money", "date", "precision", "day", "duration", "until", "de
 
 CANDIDATE_FEATURES = (
     "dense", "dense_gap", "dense_rank", "dense_ctx", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
-    "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "pairs", "rare_names",
+    "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "names", "pairs", "rare_names",
     "in_chunk", "inv_rank", "inv_doc_rank", "log_len", "too_long", "is_heading", "is_title_like", "is_short",
     "log_items", "region_ok", "region_bad", "stage_ok", "stage_bad", "year_ok", "year_bad", "count_ok", "count_bad", "focus_in", "focus_intro", "focus_figure", "rank_ok",
     "rank_bad", *(f"holds_{h}" for h in HOLDS), *(f"{w}x{h}" for w, h in PAIRS),
@@ -108,6 +108,29 @@ class Corpus:
         self.words: set[str] = set()
         self.folded: list[str] = []
         self.avg_len = 1.0
+        # What does not depend on the question, per candidate (its key) and per unit: read once.
+        self._holds: dict[tuple[str, int, int], dict[str, float]] = {}
+        self._folded_units: dict[tuple[str, int], str] = {}
+
+    def holds(self, c: Candidate) -> dict[str, float]:
+        found = self._holds.get(c.key)
+        if found is None:
+            found = self._holds[c.key] = _holds(c, c.text, self.reader)
+        return found
+
+    def folded_text(self, c: Candidate) -> str:
+        """The candidate with its context and its document's title, folded (names are looked up in it)."""
+        parts = []
+        for u in [*c.context, *c.units]:
+            key = (u.doc_id, u.index)
+            if key not in self._folded_units:
+                self._folded_units[key] = fold(u.text)
+            parts.append(self._folded_units[key])
+        title_key = (c.doc.doc_id, -1)
+        if title_key not in self._folded_units:
+            self._folded_units[title_key] = fold(c.doc.title)
+        parts.append(self._folded_units[title_key])
+        return " ".join(parts)
 
     def refresh(self) -> None:
         docs = self.index.all()
@@ -123,6 +146,8 @@ class Corpus:
                 n += 1
                 length += len(tokens)
         self.df, self.n_units, self.key = df, n, key
+        self._holds.clear()
+        self._folded_units.clear()
         self.avg_len = length / n if n else 1.0
         self.folded = [fold(doc.text) for doc, _, _ in docs]
         self.words = {w for text in self.folded for w in re.findall(r"[^\W\d_]+", text)}
@@ -141,6 +166,7 @@ class Question:
     damp: frozenset[str]
     pairs: set[tuple[str, str]]
     rare: set[str]
+    names: list[str]  # the question's names, folded: "Chèque Export Premiers Pas", "Pithiviers"
     wants: dict[str, bool]
     years: set[str]
     stages: set[int]
@@ -154,6 +180,7 @@ class Question:
     focus: str | None  # the stem of the noun the question counts or names ("combien de territoires", "which axes")
     kind: str = "fact"
     idf_of: dict[str, float] = field(default_factory=dict)
+    _weights: dict[tuple[str, ...], dict[str, float]] = field(default_factory=dict, repr=False)
     vector: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @classmethod
@@ -178,7 +205,11 @@ class Question:
         capitalised = [w for i, w in enumerate(words) if i > 0 and w[0].isupper()]
         rare = {s for w in capitalised for s in analyzer(w) if s not in damp and 0 < corpus.df.get(s, 0) <= 2}
         acronyms = {a.lower() for a in glossary.acronyms}
-        unknown = [w for w in capitalised if len(w) >= 3 and w.lower() not in acronyms and fold(w) not in corpus.words]
+        unknown = [
+            w for w in capitalised
+            if len(w) >= 3 and w.lower() not in acronyms
+            and not all(part in corpus.words for part in re.findall(r"[^\W\d_]+", fold(w)))  # "Brévilly-sur-Orne"
+        ]
         all_terms = [t for t in dict.fromkeys(analyzer(text)) if t not in GENERIC_STEMS]
         absent = sum(1 for t in all_terms if t not in corpus.df)
         q = request.question
@@ -196,6 +227,7 @@ class Question:
             damp=damp,
             pairs=pairs,
             rare=rare,
+            names=[fold(n) for n in _NAME.findall(request.question[1:]) if len(n) >= 4 and fold(n) not in _NOT_NAMES],
             wants=wants,
             years=set(HAS_YEAR.findall(q)),
             stages=set(phase_numbers(q)),
@@ -222,11 +254,23 @@ class Question:
         return self.kind in ("number", "amount", "date", "person", "place") or self.wants["duration"]
 
     def coverage(self, corpus: Corpus, terms: list[str], have: set[str]) -> float:
-        weights = {t: corpus.idf(t) * (2.0 if t in self.boost else 1 / 3 if t in self.damp else 1.0) for t in terms}
+        """Share of the terms' weight (idf, doubled for an English question's French terms, a third for
+        the regions it names) that `have` holds."""
+        key = tuple(terms)
+        weights = self._weights.get(key)
+        if weights is None:
+            weights = self._weights[key] = {
+                t: corpus.idf(t) * (2.0 if t in self.boost else 1 / 3 if t in self.damp else 1.0) for t in terms
+            }
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
 
 
+# A name: capitalised words, with the small words names hold ("Chèque Export Premiers Pas", "Pays de Dreux").
+_NAME = re.compile(r"(?<![\w'’])[A-ZÀ-Ý][\w’'-]+(?:\s+(?:(?:de|du|des|d['’]|la|le|et|en|sur)\s+)?[A-ZÀ-Ý][\w’'-]*)*")
+_NOT_NAMES = frozenset(
+    "quel quelle quels quelles what which when where who how combien pourquoi comment les the".split()
+)
 _SMALL_NUMBER = re.compile(r"(?<![\d,.])\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b(?![,.]\d)", re.I)
 
 
@@ -326,7 +370,8 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
         for u in [*c.context, *c.units]:
             unit_pairs |= bigrams(reader.tokens(u))
         text = c.text
-        holds = _holds(c, text, reader)
+        ctx_text = corpus.folded_text(c)
+        holds = corpus.holds(c)
         size = sum(counts.values())
         bm25 = sum(
             corpus.idf(t) * counts[t] * 2.2 / (counts[t] + 1.2 * (0.25 + 0.75 * size / corpus.avg_len))
@@ -353,6 +398,7 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
         year_in = bool(q.years) and ((c.doc.date or "")[:4] in q.years or any(y in text for y in q.years))
         f = {
             "dense": dense, "dense_ctx": dense_ctx, "lex": lex, "lex_ctx": lex_ctx, "lex_focus": lex_focus,
+            "names": sum(n in ctx_text for n in q.names) / len(q.names) if q.names else 0.0,
             "miss_max": max((corpus.idf(t) for t in q.terms if t not in ctx), default=0.0) / q.top_idf,
             "bm25": bm25, "span_near": max(near, default=0.0), "span_none": float(q.typed and not near),
             "pairs": len(q.pairs & unit_pairs) / len(q.pairs) if q.pairs else 0.0,

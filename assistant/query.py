@@ -209,7 +209,8 @@ class QueryBuilder:
             named = _names(previous, self.glossary)
             if named:
                 focus = f"{focus} {' '.join(named)}"
-        regions = find_regions(text)
+        # "Et en Centre-Val de Loire ?" after a question about Grand Est is about Centre-Val de Loire only.
+        regions = (find_regions(focus) if followup else []) or find_regions(text)
         kind = _question_kind(question)
         if followup and kind == "fact":
             kind = _question_kind(previous)

@@ -253,7 +253,7 @@ def answer_schemes(
     for compact in (False, True):
         for count in range(len(chosen), 0, -1):
             text, citations = _compose(lang, intro, chosen[:count], kb, compact)
-            if len(text) <= MAX_CHARS or (compact and count <= 2):
+            if len(text) <= min(MAX_CHARS, request.budget) or (compact and count <= 2):
                 break
         if len(text) <= MAX_CHARS:
             break

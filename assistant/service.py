@@ -36,6 +36,9 @@ EMPTY_KNOWLEDGE_BASE = (
 _MAX_QUESTION = 2000
 
 
+_BUDGET = 1100  # characters an answer may take: a two-part question's parts get half each
+
+
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
@@ -139,12 +142,13 @@ class Assistant:
         parts = split_question(question) if isinstance(question, str) else [question]
         if len(parts) > 1:
             # Each part is retrieved and answered on its own; the second reads the first as context.
-            first = self._answer_one(parts[0], history, filters, k)
+            first = self._answer_one(parts[0], history, filters, k, budget=_BUDGET // 2)
             context = list(history or []) + [
                 {"role": "user", "content": parts[0]},
                 {"role": "assistant", "content": first.text},
             ]
-            return Answer.combine(question, [first, self._answer_one(parts[1], context, filters, k)])
+            second = self._answer_one(parts[1], context, filters, k, budget=_BUDGET // 2)
+            return Answer.combine(question, [first, second])
         return self._answer_one(question, history, filters, k)
 
     def _answer_one(
@@ -153,9 +157,11 @@ class Assistant:
         history: list[dict[str, str]] | None,
         filters: Filters | None,
         k: int | None,
+        budget: int | None = None,
     ) -> Answer:
         start = time.perf_counter()
         request, _, timings = self._prepare(question, history, filters, k)
+        request.budget = budget or _BUDGET
         t = time.perf_counter()
         answer = self.answerer.answer(request)
         timings["answer"] = _ms(t)

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from assistant.cues import DAY_MONTH, DURATION, FIGURE, FULL_DATE, HAS_MONEY, HAS_YEAR, PERSON_NAME
-from knowledge.lexical import fold
+from knowledge.lexical import STOPWORDS, fold
 
 if TYPE_CHECKING:
     from assistant.answerer import AnswerRequest
@@ -55,7 +55,11 @@ def spans_of(kind: str, wants: dict[str, bool], text: str) -> list[tuple[int, in
     else:
         return []
     for pattern in patterns:
-        found = [m.span() for m in pattern.finditer(text)]
+        found = [
+            (m.start(), m.end(2) if m.end(2) > 0 else m.end(1)) if pattern is FIGURE and fold(m.group(3)) in STOPWORDS
+            else m.span()  # "85 % des territoires": the figure, not "85 % des"
+            for m in pattern.finditer(text)
+        ]
         if found:
             return found
     if kind == "date":

@@ -50,11 +50,31 @@ def _sentences(line: str, offset: int) -> list[tuple[int, int]]:
     return [(offset + a, offset + b) for a, b in spans if line[a:b].strip()]
 
 
-def split_units(doc_id: str, text: str) -> list[Unit]:
-    """Sentences and list items of `text`; `text[u.start:u.end] == u.text` for each."""
+_WRAPPED = re.compile(r"[^\n]{60,}[^.!?:;…»\"\s)\n]\n(?=[^\n\s•*–-])")
+
+
+def _lines(text: str, wrapped: bool) -> list[str]:
+    """The lines of `text`; with `wrapped` (PDF text, broken at the page's width), a long line that ends
+    mid-sentence is joined to the next one (the newline stays inside the unit)."""
+    if not wrapped:
+        return text.split("\n")
+    out: list[str] = []
+    joins = {m.end() - 1 for m in _WRAPPED.finditer(text)}  # the newlines where a line goes on
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "\n" and i not in joins:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+def split_units(doc_id: str, text: str, wrapped: bool = False) -> list[Unit]:
+    """Sentences and list items of `text`; `text[u.start:u.end] == u.text` for each. `wrapped`: the text
+    comes from a PDF, whose lines break at the page's width, not at the end of a sentence."""
     raw: list[tuple[int, int, str]] = []  # start, end, kind
     pos = 0
-    for line in text.split("\n"):
+    for line in _lines(text, wrapped):
         stripped = line.strip()
         if stripped:
             lead = len(line) - len(line.lstrip())
@@ -87,7 +107,7 @@ def split_units(doc_id: str, text: str) -> list[Unit]:
 
 
 # Bumped when what is embedded for a unit changes, so that cached vectors are not reused.
-_EMBEDDING_LAYOUT = "v3"
+_EMBEDDING_LAYOUT = "v4"
 
 
 def embedding_texts(units: list[Unit]) -> list[str]:
@@ -121,7 +141,7 @@ class UnitIndex:
                 del self._docs[stale]
             for doc_id, doc in docs.items():
                 if doc_id not in self._docs:
-                    units = split_units(doc_id, doc.text)
+                    units = split_units(doc_id, doc.text, wrapped=doc.format == "pdf")
                     self._docs[doc_id] = (doc, units, self._embed(doc_id, units))
 
     def _embed(self, doc_id: str, units: list[Unit]) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.extractive import ExtractiveAnswerer, Reading
+from assistant.extractive import ExtractiveAnswerer, Reading, list_lines
 from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, gate_features, question_features
 from assistant.ranker import MODEL_PATH, LinearModel, ReaderModel
 from evals.dataset import Record, load_dataset
@@ -42,7 +42,7 @@ MAX_FALSE_ABSTENTION = 0.04
 GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
 GATE_C = 0.3
 QUOTE_LEN = 320  # a sentence is quoted up to this many characters (longer ones are trimmed)
-MAX_MEDIAN_QUOTE = 265  # characters quoted, median over answers: room for the frame within 300
+MAX_MEDIAN_QUOTE = 250  # characters quoted, median over answers: room for the frame within 300
 
 
 @dataclass
@@ -66,9 +66,11 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str,
 
 
 def _label_text(reading: Reading, i: int) -> str:
+    """What an answer quoting the candidate would show: a list item with its intro, a list as shortened."""
     c = reading.candidates[i]
-    intro = [u.text for u in c.context if u.intro] if c.kind == "item" else []
-    return "\n".join([*intro, c.text])
+    if c.kind == "list":
+        return "\n".join([c.units[0].text, *list_lines(c.units[1:])])
+    return "\n".join([c.lead.text, c.text]) if c.lead is not None else c.text
 
 
 def build_examples(services: dict[str, Any], sets: dict[str, list[Record]]) -> list[Example]:
@@ -141,10 +143,18 @@ def _gate_rows(examples: list[Example], folds: dict[str, LinearModel], rows: np.
         ys.append(float(both > alone))
         base.append(alone)
         gain.append(both - alone)
-        len1.append(min(QUOTE_LEN, len(e.reading.candidates[first].text)))
-        len2.append(min(QUOTE_LEN, len(e.reading.candidates[second].text)))
+        len1.append(_shown_length(e.reading, first))
+        len2.append(_shown_length(e.reading, second))
         groups.append(e.set_name)
     return (*(np.array(v, dtype=np.float64) for v in (xs, ys, base, gain, len1, len2)), np.array(groups))
+
+
+def _shown_length(reading: Reading, i: int) -> int:
+    """About how many characters quoting the candidate adds to an answer (long sentences are trimmed)."""
+    c = reading.candidates[i]
+    if c.kind == "sentence":
+        return min(QUOTE_LEN, len(c.text))
+    return len(_label_text(reading, i))
 
 
 def _balanced(y: np.ndarray) -> np.ndarray:

@@ -261,6 +261,16 @@ def test_unanswerable_dev_questions_are_not_in_the_corpus(dev: list[Record], cor
 
 
 # -- every dataset shipped with the project ------------------------------------------------------
+def missing_facts(records: list[Record], docs: dict[str, str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The fact groups of `records` found in none of their expected sources."""
+    return [
+        (r.id, group)
+        for r in records
+        for group in r.expected_facts
+        if not any(fact_found(group, docs[s]) for s in r.expected_sources)
+    ]
+
+
 SHIPPED = sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
 
 
@@ -274,10 +284,40 @@ def test_shipped_datasets_load_together_with_unique_ids() -> None:
 def test_every_shipped_fact_is_in_an_expected_source(path, corpus: dict[str, str]) -> None:  # noqa: ANN001
     records = load_dataset(path)
     assert all(r.expected_sources for r in records if r.answerable)
-    missing = [
-        (r.id, group)
-        for r in records
-        for group in r.expected_facts
-        if not any(fact_found(group, corpus[s]) for s in r.expected_sources)
-    ]
-    assert missing == []
+    assert missing_facts(records, corpus) == []
+
+
+# -- the sets over other corpora: the unseen documents (never learned from) and the training documents --
+OTHER_CORPORA = [
+    (ROOT / "evals" / "unseen", ["unseen.jsonl", "frozen_unseen.jsonl", "frozen2_unseen.jsonl"]),
+    (ROOT / "evals" / "train", ["synth_a.jsonl", "synth_b.jsonl"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"), [(f, n) for f, names in OTHER_CORPORA for n in names], ids=lambda v: getattr(v, "name", v)
+)
+def test_every_fact_of_the_other_corpora_is_in_an_expected_source(folder: Path, name: str) -> None:
+    docs = {p.stem.split("_", 1)[1]: normalize_text(p.read_text(encoding="utf-8")) for p in (folder / "corpus").glob("*.txt")}
+    records = load_dataset(folder / name)
+    assert len(records) >= 30 and sum(not r.answerable for r in records) >= 7
+    assert all(r.expected_sources for r in records if r.answerable)
+    assert missing_facts(records, docs) == []
+
+
+def test_every_set_loads_together_with_unique_ids() -> None:
+    paths = SHIPPED + [f / n for f, names in OTHER_CORPORA for n in names] + [ROOT / "evals" / "train" / "oos.jsonl"]
+    records = load_datasets(paths)
+    assert len({r.id for r in records}) == len(records)
+    assert len(records) >= 900
+
+
+def test_the_hand_labelled_schemes_are_spans_of_their_documents() -> None:
+    folder = ROOT / "evals" / "unseen"
+    docs = {p.stem.split("_", 1)[1]: p.read_text(encoding="utf-8") for p in (folder / "corpus").glob("*.txt")}
+    rows = [json.loads(line) for line in (folder / "schemes.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 40
+    for row in rows:
+        text = docs[row["source"]]
+        for span in [row["name"], *row["aliases"], *row["amounts"], *row["eligibility"]]:
+            assert span in text, (row["name"], span)
