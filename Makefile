@@ -39,33 +39,44 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# The quality gate: the dev set must keep at least the targets of issue 4 (answer quality), and its
-# measured figures less a margin of a few records where those are higher: retrieval varies slightly
-# from one ingest to the next (evals/README.md, "Current figures").
-EVAL_GATE ?= --fail-under fact_recall=0.97 --fail-under all_facts=0.95 --fail-under citation_hit=0.97 \
-	--fail-under citation_precision=0.93 --fail-under abstention_accuracy=0.90 --fail-under mrr=0.92 \
-	--fail-over false_abstention=0.03 --fail-over fact_recall_gap=0.05 --fail-over length_median=300 \
-	--fail-over length_max=1200 --fail-over latency_total_p95=300
+# The quality gate (issue 9): every set at its measured figures less a margin of about two records (2 / the
+# number of records a rate is over, rounded down), the sets the reader learns from at their cross-validated
+# figures (`make reader`) when those are lower; lengths at 1.1 x the measured ones (at least 300 / 1200).
+# A regression anywhere fails the build. Figures: evals/README.md, "Current figures".
+EVAL_GATE_DEV ?= --fail-under fact_recall=0.85 --fail-under all_facts=0.84 --fail-under citation_hit=0.9 --fail-under abstention_accuracy=0.25 --fail-over false_abstention=0.04 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.73 --fail-under all_facts=0.73 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.16 --fail-over false_abstention=0.06 --fail-over length_median=334 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_DEV3 ?= --fail-under fact_recall=0.58 --fail-under all_facts=0.51 --fail-under citation_hit=0.81 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.1 --fail-over length_median=327 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_BLIND4 ?= --fail-under fact_recall=0.5 --fail-under all_facts=0.5 --fail-under citation_hit=0.65 --fail-under abstention_accuracy=0.12 --fail-over false_abstention=0.2 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_BLIND5 ?= --fail-under fact_recall=0.57 --fail-under all_facts=0.54 --fail-under citation_hit=0.84 --fail-under abstention_accuracy=0.07 --fail-over false_abstention=0.06 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_BLIND6 ?= --fail-under fact_recall=0.68 --fail-under all_facts=0.67 --fail-under citation_hit=0.84 --fail-under abstention_accuracy=0.13 --fail-over false_abstention=0.07 --fail-over length_median=300 --fail-over length_max=1284 --fail-over latency_total_p95=300
+EVAL_GATE_HELDOUT ?= --fail-under fact_recall=0.57 --fail-under all_facts=0.48 --fail-under citation_hit=0.78 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.13 --fail-over length_median=329 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN ?= --fail-under fact_recall=0.75 --fail-under all_facts=0.69 --fail-under citation_hit=0.78 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.18 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN2 ?= --fail-under fact_recall=0.74 --fail-under all_facts=0.69 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_UNSEEN ?= --fail-under fact_recall=0.37 --fail-under all_facts=0.31 --fail-under citation_hit=0.8 --fail-under abstention_accuracy=0.2 --fail-over false_abstention=0.05 --fail-over length_median=511 --fail-over length_max=1389 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN_UNSEEN ?= --fail-under fact_recall=0.36 --fail-under all_facts=0.26 --fail-under citation_hit=0.73 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=459 --fail-over length_max=1218 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN2_UNSEEN ?= --fail-under fact_recall=0.38 --fail-under all_facts=0.17 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=437 --fail-over length_max=1200 --fail-over latency_total_p95=300
 
 test: install chromium
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval-gate
 
-# dev2 and dev3 were written blind and tuned on afterwards (evals/README.md): their gates hold their
-# measured figures less a margin. heldout.jsonl is never tuned on, so it is measured (make eval-heldout), not gated.
-EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.82 --fail-under all_facts=0.82 --fail-under citation_hit=0.85 \
-	--fail-under abstention_accuracy=0.65 --fail-over false_abstention=0.05 --fail-over length_max=1200 \
-	--fail-over latency_total_p95=300
-EVAL_GATE_DEV3 ?= --fail-under fact_recall=0.70 --fail-under all_facts=0.66 --fail-under citation_hit=0.84 \
-	--fail-under abstention_accuracy=0.70 --fail-over false_abstention=0.05 --fail-over length_max=1200 \
-	--fail-over latency_total_p95=300
+export $(filter EVAL_GATE_%,$(.VARIABLES))
+BUNDLED_SETS := dev dev2 dev3 blind4 blind5 blind6 heldout frozen frozen2
+UNSEEN_SETS := unseen frozen_unseen frozen2_unseen
 
 eval-gate: install
-	@tmp=$$(mktemp -d) && export TIA_DATA_DIR=$$tmp/data && \
-		$(BIN)/tia eval --bundled evals/datasets/dev.jsonl --out .eval-out/ci --quiet $(EVAL_GATE) && \
-		$(BIN)/tia eval evals/datasets/dev2.jsonl --out .eval-out/ci-dev2 --quiet $(EVAL_GATE_DEV2) && \
-		$(BIN)/tia eval evals/datasets/dev3.jsonl --out .eval-out/ci-dev3 --quiet $(EVAL_GATE_DEV3); \
-		status=$$?; rm -rf $$tmp; exit $$status
+	@tmp=$$(mktemp -d) && status=0 && \
+	export TIA_DATA_DIR=$$tmp/bundled && $(BIN)/tia ingest --bundled >/dev/null && \
+	for set in $(BUNDLED_SETS); do \
+		gate=EVAL_GATE_$$(echo $$set | tr a-z A-Z); \
+		$(BIN)/tia eval evals/datasets/$$set.jsonl --out .eval-out/ci-$$set --quiet $${!gate} || status=1; \
+	done && \
+	export TIA_DATA_DIR=$$tmp/unseen && $(BIN)/tia ingest evals/unseen/corpus >/dev/null && \
+	for set in $(UNSEEN_SETS); do \
+		gate=EVAL_GATE_$$(echo $$set | tr a-z A-Z); \
+		$(BIN)/tia eval evals/unseen/$$set.jsonl --out .eval-out/ci-$$set --quiet $${!gate} || status=1; \
+	done; \
+	rm -rf $$tmp; exit $$status
 
 # The held-out set: how well answers generalise to questions nobody tuned on (reported, not gated).
 eval-heldout: install
