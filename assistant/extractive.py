@@ -20,7 +20,8 @@ from assistant.answer import Answer, Citation
 from assistant.answerer import AnswerRequest
 from assistant.candidates import Candidate, gather
 from assistant.cues import CLAUSE, FIGURE
-from assistant.features import Corpus, Question, candidate_features, gate_features, question_features
+from assistant.features import Corpus, candidate_features, gate_features, question_features
+from assistant.question import Question
 from assistant.ranker import ReaderModel
 from assistant.reading import DocumentReader
 from assistant.spans import direct_answer, spans_of

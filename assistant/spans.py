@@ -18,7 +18,7 @@ from knowledge.lexical import STOPWORDS, fold
 if TYPE_CHECKING:
     from assistant.answerer import AnswerRequest
     from assistant.candidates import Candidate
-    from assistant.features import Question
+    from assistant.question import Question
     from assistant.reading import DocumentReader
 
 __all__ = ["direct_answer", "spans_of"]

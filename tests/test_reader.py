@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, focus_noun, stated_numbers
+from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES
+from assistant.question import focus_noun, stated_numbers
 from assistant.ranker import MODEL_PATH, LinearModel, ReaderModel
 from assistant.spans import spans_of
 from knowledge.errors import ConfigError

@@ -33,3 +33,18 @@ def test_etc_ends_a_sentence_before_a_capital() -> None:
         "Pour investir dans le numérique, la mobilité etc.",
         "Cela s'accompagnera d'une enveloppe d'ingénierie.",
     ]
+
+
+def test_pdf_lines_broken_at_the_page_width_are_read_as_one_sentence() -> None:
+    text = (
+        "Atelier de robotique\n"
+        "Le 12 mars 2024, la commune de Brévilly-sur-Orne a reçu 3,2 millions d'euros du programme\n"
+        "Territoires d'industrie pour ouvrir un atelier.\n"
+        "- un premier point de la liste\n"
+    )
+    wrapped = split_units("d", text, wrapped=True)
+    assert [u.kind for u in wrapped] == ["heading", "sentence", "item"]
+    assert wrapped[1].text.startswith("Le 12 mars") and wrapped[1].text.endswith("un atelier.")
+    assert all(text[u.start : u.end] == u.text for u in wrapped)
+    # Text that is not from a PDF keeps its lines: a line break there is meant.
+    assert len(split_units("d", text)) == 4
