@@ -250,12 +250,13 @@ def answer_schemes(
         return None
 
     intro = _intro(lang, where, chosen, question_topics(topic_text))
+    limit = min(MAX_CHARS, request.budget)  # a part of a two-part question gets half the room
     for compact in (False, True):
         for count in range(len(chosen), 0, -1):
             text, citations = _compose(lang, intro, chosen[:count], kb, compact)
-            if len(text) <= min(MAX_CHARS, request.budget) or (compact and count <= 2):
+            if len(text) <= limit or (compact and count <= 2):
                 break
-        if len(text) <= MAX_CHARS:
+        if len(text) <= limit:
             break
     if not citations:
         return None

@@ -3,8 +3,8 @@ amount, a date, a duration, a person with their role, a place), said first.
 
 Spans of the asked type are found in the quote; one is said first only when it is the only
 one (of the noun the question counts, when it counts one) that the question does not already
-say: a quote with "146 Territoires" and "15 territoires" is left to speak for itself. A region question answered by a sentence that says "la région" gets the region its
-document is about.
+say: a quote with "146 Territoires" and "15 territoires" is left to speak for itself. A region
+question answered by a sentence that says "la région" gets the region its document is about.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def spans_of(kind: str, wants: dict[str, bool], text: str) -> list[tuple[int, in
 
 def direct_answer(
     request: AnswerRequest, q: Question, candidate: Candidate, quote: str, reader: DocumentReader
-) -> str | None:  # noqa: F821 - names from TYPE_CHECKING
+) -> str | None:
     """What the question asked, as said in the quote, or None when the quote holds no such span."""
     if request.kind == "place" and _REGION_Q.search(request.question):
         regions = reader.subject(candidate.doc).regions
