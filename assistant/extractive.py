@@ -121,9 +121,15 @@ class ExtractiveAnswerer:
 
     @property
     def model(self) -> ReaderModel:
+        """The fitted reader: the one given, else the shipped `assistant/reader.json` (loaded once)."""
         if self._model is None:
             self._model = ReaderModel.load()
         return self._model
+
+    @model.setter
+    def model(self, model: ReaderModel | None) -> None:
+        """Answer with another fitted reader (cross-validation does); None goes back to the shipped one."""
+        self._model = model
 
     # -- reading -----------------------------------------------------------------------
     def read(self, request: AnswerRequest) -> Reading:

@@ -77,6 +77,7 @@ def build_examples(services: dict[str, Any], sets: dict[str, list[Record]]) -> l
     """Labelled readings of every record, each asked of the service holding its set's corpus."""
     out = []
     for name, records in sets.items():
+        print(f"reading {name} ({len(records)} records)", file=sys.stderr)
         service = services[name]
         answerer = service.extractive
         for record in records:
@@ -214,11 +215,12 @@ def cross_validate(examples: list[Example], services: dict[str, Any], sets: dict
 
     table = {}
     for name in sorted(sets):
+        print(f"cross-validating: fitting without {name}, then answering it", file=sys.stderr)
         service = services[name]
-        service.extractive._model = fit([e for e in examples if e.set_name != name])
+        service.extractive.model = fit([e for e in examples if e.set_name != name])
         runs = run_records(service, sets[name])
         table[name] = compute_metrics([(r.record, r.answer) for r in runs])
-        service.extractive._model = None
+        service.extractive.model = None
     return table
 
 
