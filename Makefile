@@ -55,14 +55,16 @@ EVAL_GATE_FROZEN2 ?= --fail-under fact_recall=0.74 --fail-under all_facts=0.69 -
 EVAL_GATE_UNSEEN ?= --fail-under fact_recall=0.37 --fail-under all_facts=0.31 --fail-under citation_hit=0.8 --fail-under abstention_accuracy=0.2 --fail-over false_abstention=0.05 --fail-over length_median=511 --fail-over length_max=1389 --fail-over latency_total_p95=300
 EVAL_GATE_FROZEN_UNSEEN ?= --fail-under fact_recall=0.36 --fail-under all_facts=0.26 --fail-under citation_hit=0.73 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=459 --fail-over length_max=1218 --fail-over latency_total_p95=300
 EVAL_GATE_FROZEN2_UNSEEN ?= --fail-under fact_recall=0.38 --fail-under all_facts=0.17 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=437 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN3 ?= --fail-under fact_recall=0.73 --fail-under all_facts=0.65 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.14 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN3_UNSEEN ?= --fail-under fact_recall=0.42 --fail-under all_facts=0.3 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=427 --fail-over length_max=1200 --fail-over latency_total_p95=300
 
 test: install chromium
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval-gate
 
 export $(filter EVAL_GATE_%,$(.VARIABLES))
-BUNDLED_SETS := dev dev2 dev3 blind4 blind5 blind6 heldout frozen frozen2
-UNSEEN_SETS := unseen frozen_unseen frozen2_unseen
+BUNDLED_SETS := dev dev2 dev3 blind4 blind5 blind6 heldout frozen frozen2 frozen3
+UNSEEN_SETS := unseen frozen_unseen frozen2_unseen frozen3_unseen
 
 eval-gate: install
 	@tmp=$$(mktemp -d) && status=0 && \
@@ -87,7 +89,8 @@ eval-heldout: install
 eval-unseen: install
 	@tmp=$$(mktemp -d) && export TIA_DATA_DIR=$$tmp/data && $(BIN)/tia ingest evals/unseen/corpus >/dev/null && \
 		$(BIN)/tia eval evals/unseen/unseen.jsonl --out .eval-out/unseen --quiet && \
-		$(BIN)/tia eval evals/unseen/frozen_unseen.jsonl --out .eval-out/frozen-unseen --quiet; \
+		$(BIN)/tia eval evals/unseen/frozen_unseen.jsonl evals/unseen/frozen2_unseen.jsonl evals/unseen/frozen3_unseen.jsonl \
+			--out .eval-out/frozen-unseen --quiet; \
 		status=$$?; rm -rf $$tmp; exit $$status
 
 # Refit the extractive reader (assistant/reader.json) on the training sets, with the leave-one-set-out table.

@@ -289,7 +289,7 @@ def test_every_shipped_fact_is_in_an_expected_source(path, corpus: dict[str, str
 
 # -- the sets over other corpora: the unseen documents (never learned from) and the training documents --
 OTHER_CORPORA = [
-    (ROOT / "evals" / "unseen", ["unseen.jsonl", "frozen_unseen.jsonl", "frozen2_unseen.jsonl"]),
+    (ROOT / "evals" / "unseen", ["unseen.jsonl", "frozen_unseen.jsonl", "frozen2_unseen.jsonl", "frozen3_unseen.jsonl"]),
     (ROOT / "evals" / "train", ["synth_a.jsonl", "synth_b.jsonl"]),
 ]
 
