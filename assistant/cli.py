@@ -106,6 +106,15 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: boo
         elif not quiet:
             note = f" ({f.error})" if f.error else ""
             click.echo(f"{f.status}: {f.path} [{f.chunks} chunks]{note}")
+    if report.skipped:
+        from pathlib import Path
+
+        from ingest.loaders import SUPPORTED_EXTENSIONS
+
+        readable = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+        for path in report.skipped:
+            kind = Path(path).suffix or "no extension"
+            click.echo(f"skipped: {path} (unsupported type {kind}; tia reads {readable})", err=True)
     click.echo(report.summary())
     if not report.ok:
         ctx.exit(1)

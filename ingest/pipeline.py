@@ -41,6 +41,7 @@ class FileResult:
 @dataclass
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files of a folder tia cannot read (".docx"), by path
 
     @property
     def counts(self) -> dict[str, int]:
@@ -52,24 +53,29 @@ class IngestReport:
         return self.counts["failed"] == 0
 
     def summary(self) -> str:
-        return ", ".join(f"{n} {s}" for s, n in self.counts.items())
+        text = ", ".join(f"{n} {s}" for s, n in self.counts.items())
+        return text + (f", {len(self.skipped)} skipped (unsupported type)" if self.skipped else "")
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, and the supported files under directories (sidecars and hidden files skipped)."""
+def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
+    """Files named directly, and the supported files under directories (sidecars, READMEs and hidden
+    files left out). Files of a directory that tia cannot read go to `skipped`, so that they are reported."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if (
-                    child.is_file()
-                    and not any(part.startswith(".") for part in child.relative_to(path).parts)
-                    and child.suffix.lower() in SUPPORTED_EXTENSIONS
-                    and not child.name.endswith(".meta.yaml")
-                    and child.name.lower() != "readme.md"
+                    not child.is_file()
+                    or any(part.startswith(".") for part in child.relative_to(path).parts)
+                    or child.name.endswith(".meta.yaml")
+                    or child.name.lower() == "readme.md"
                 ):
+                    continue
+                if child.suffix.lower() in SUPPORTED_EXTENSIONS:
                     out.append(child)
+                elif skipped is not None:
+                    skipped.append(child)
         else:
             out.append(path)
     seen: set[Path] = set()
@@ -94,8 +100,9 @@ class Ingestor:
         self.kb = kb
 
     def ingest(self, paths: Sequence[str | Path], *, progress: bool = False) -> IngestReport:
-        files = expand_paths(paths)
-        report = IngestReport()
+        unreadable: list[Path] = []
+        files = expand_paths(paths, unreadable)
+        report = IngestReport(skipped=[str(p) for p in unreadable])
         bar = None
         if progress and files:
             from tqdm import tqdm

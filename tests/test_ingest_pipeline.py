@@ -88,3 +88,34 @@ def test_same_content_under_two_names_is_stored_once(fresh_assistant, tmp_path: 
     assert [f.status for f in report.files] == ["added", "unchanged"]
     assert "same content" in (report.files[1].error or "")
     assert len(a.documents()) == 1
+
+
+def test_files_of_a_folder_that_tia_cannot_read_are_reported_as_skipped(fresh_assistant, tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "note.txt").write_text("Le fonds Atelier 2030 finance 40 % des machines des PME de l'Orne.", encoding="utf-8")
+    (folder / "rapport.docx").write_bytes(b"PK\x03\x04 not read by tia")
+    (folder / "sub" / "budget.xlsx").write_bytes(b"PK\x03\x04")
+    (folder / "sans-extension").write_text("x", encoding="utf-8")
+    (folder / ".cache.docx").write_bytes(b"hidden")  # hidden: neither read nor reported
+    (folder / "note.meta.yaml").write_text("title: Atelier 2030\n", encoding="utf-8")  # a sidecar, not a document
+    report = fresh_assistant.ingest([folder])
+    assert report.counts == {"added": 1, "unchanged": 0, "replaced": 0, "failed": 0} and report.ok
+    assert sorted(Path(p).name for p in report.skipped) == ["budget.xlsx", "rapport.docx", "sans-extension"]
+    assert report.summary().endswith(", 3 skipped (unsupported type)")
+
+
+def test_tia_ingest_names_each_skipped_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "rapport.docx").write_bytes(b"PK\x03\x04")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIA_")} | {"TIA_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder)], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr  # nothing failed: a skipped file is reported, not an error
+    assert f"skipped: {folder / 'rapport.docx'} (unsupported type .docx; tia reads" in out.stderr
+    assert "0 added, 0 unchanged, 0 replaced, 0 failed, 1 skipped (unsupported type)" in out.stdout
