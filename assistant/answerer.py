@@ -14,7 +14,9 @@ from typing import Protocol
 from assistant.answer import Answer, Citation, Passage
 from knowledge.filters import Filters
 
-__all__ = ["AnswerRequest", "Answerer", "DocumentTextLookup"]
+__all__ = ["ANSWER_BUDGET", "AnswerRequest", "Answerer", "DocumentTextLookup"]
+
+ANSWER_BUDGET = 1100  # characters an answer may take (each part of a two-part question gets half)
 
 # doc_id -> the document's whole normalised text (citations quote exact spans of it)
 DocumentTextLookup = Callable[[str], str]
@@ -32,7 +34,7 @@ class AnswerRequest:
     regions: list[str] = field(default_factory=list)  # canonical regions the question names
     focus: str = ""  # the current question alone, expanded (differs from `query` for follow-ups)
     filters: Filters | None = None  # the filters retrieval ran with (the scheme catalogue applies them too)
-    budget: int = 1100  # characters the answer may take (each part of a two-part question gets half)
+    budget: int = ANSWER_BUDGET  # characters the answer may take
 
 
     def reply(

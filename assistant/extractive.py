@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Answer, Citation
-from assistant.answerer import AnswerRequest
+from assistant.answerer import ANSWER_BUDGET, AnswerRequest
 from assistant.candidates import Candidate, gather
 from assistant.cues import CLAUSE, FIGURE
 from assistant.features import Corpus, candidate_features, gate_features, question_features
@@ -28,7 +28,7 @@ from assistant.spans import direct_answer, spans_of
 from assistant.units import Unit, UnitIndex
 from knowledge.lexical import FrenchAnalyzer, fold
 
-__all__ = ["ExtractiveAnswerer", "Reading", "format_date", "list_lines", "NOT_FOUND"]
+__all__ = ["ExtractiveAnswerer", "QUOTE_LEN", "Reading", "format_date", "list_lines", "NOT_FOUND"]
 
 NOT_FOUND = {
     "fr": "Je n'ai pas trouvé la réponse à cette question dans les documents disponibles.",
@@ -43,9 +43,9 @@ _MONTHS = {
     "en": "January February March April May June July August September October November December".split(),
 }
 _UNDATED = {"fr": "non daté", "en": "undated"}
+QUOTE_LEN = 320  # a sentence is quoted up to this many characters (a longer one is trimmed to its clauses)
 _MAX_QUOTE = {"list": 600, "definition": 420}
 _MAX_ITEM = 300  # characters of a list item shown in an answer (the citation holds the whole list)
-_MAX_ANSWER = 1100  # past this many characters, a list's remaining items are left to its citation
 
 
 def format_date(value: str | None, language: str) -> str:
@@ -75,7 +75,7 @@ def _item_line(text: str, limit: int = _MAX_ITEM) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def list_lines(items: list[Unit], budget: int = _MAX_ANSWER) -> list[str]:
+def list_lines(items: list[Unit], budget: int = ANSWER_BUDGET) -> list[str]:
     """A list's items as an answer shows them: each shortened, and the rest counted once `budget` characters are used."""
     lines: list[str] = []
     for k, u in enumerate(items):
@@ -83,10 +83,6 @@ def list_lines(items: list[Unit], budget: int = _MAX_ANSWER) -> list[str]:
             return [*lines, f"… (+{len(items) - k})"]
         lines.append(_item_line(u.text))
     return lines
-
-
-def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
@@ -142,9 +138,8 @@ class ExtractiveAnswerer:
         features = candidate_features(question, candidates, self.corpus)
         return Reading(question, candidates, features, np.zeros(len(candidates)), np.zeros(0))
 
-    def score(self, reading: Reading, model: ReaderModel | None = None) -> Reading:
-        model = model or self.model
-        reading.scores = model.ranker.decision(reading.features)
+    def score(self, reading: Reading) -> Reading:
+        reading.scores = self.model.ranker.decision(reading.features)
         reading.question_row = question_features(reading.question, reading.features, reading.scores)
         return reading
 
@@ -174,7 +169,7 @@ class ExtractiveAnswerer:
         order = reading.order()
         if not order:
             return self._abstain(request, lang, reading, order, "no passage")
-        p_answer = float(_sigmoid(self.model.abstainer.decision(reading.question_row[None, :])[0]))
+        p_answer = self.model.abstainer.probability(reading.question_row)
         if p_answer < self.model.threshold:
             return self._abstain(request, lang, reading, order, f"answer probability {p_answer:.2f} < {self.model.threshold:.2f}")
         chosen = list(dict.fromkeys(self._with_its_list(reading, i) for i in self.choose(reading, order, self.model)))
@@ -202,8 +197,7 @@ class ExtractiveAnswerer:
         if second is None or reading.candidates[order[0]].kind == "list" == reading.candidates[second].kind:
             return order[:1]
         row = gate_features(reading.question_row, reading.features[second], reading.scores[order[0]], reading.scores[second])
-        p = float(_sigmoid(model.gate.decision(row[None, :])[0]))
-        return [order[0], second] if p >= model.gate_threshold else order[:1]
+        return [order[0], second] if model.gate.probability(row) >= model.gate_threshold else order[:1]
 
     @staticmethod
     def _with_its_list(reading: Reading, i: int) -> int:
@@ -265,7 +259,7 @@ class ExtractiveAnswerer:
                 lines.extend(list_lines(items, request.budget - sum(len(line) + 1 for line in lines)))
                 continue
             unit = c.unit
-            start, end = self._trim(reading.question, unit, _MAX_QUOTE.get(request.kind, 320))
+            start, end = self._trim(reading.question, unit, _MAX_QUOTE.get(request.kind, QUOTE_LEN))
             body = ("… " if start > unit.start else "") + c.doc.text[start:end].strip() + (" …" if end < unit.end else "")
             direct = direct_answer(request, reading.question, c, c.doc.text[start:end], self.reader) if rank == 0 else None
             if (intro := c.lead) is not None:

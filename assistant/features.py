@@ -98,7 +98,7 @@ class Corpus:
     def holds(self, c: Candidate) -> dict[str, float]:
         found = self._holds.get(c.key)
         if found is None:
-            found = self._holds[c.key] = _holds(c, c.text, self.reader)
+            found = self._holds[c.key] = _holds(c)
         return found
 
     def folded_text(self, c: Candidate) -> str:
@@ -139,7 +139,9 @@ class Corpus:
         return math.log(1 + (self.n_units + 1) / (self.df.get(term, 0) + 0.5))
 
 
-def _holds(c: Candidate, text: str, reader: DocumentReader) -> dict[str, float]:
+def _holds(c: Candidate) -> dict[str, float]:
+    """What a candidate holds, whatever the question: figures, amounts, dates, names, places, a list."""
+    text = c.text
     early = DEFINES.search(text)
     return {
         "number": float(bool(HAS_NUMBER.search(text))),

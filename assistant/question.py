@@ -63,7 +63,7 @@ class Question:
     counts: set[int]  # how many things the question says there are ("the three territories")
     focus: str | None  # the stem of the noun the question counts or names ("combien de territoires", "which axes")
     kind: str = "fact"
-    idf_of: dict[str, float] = field(default_factory=dict)
+    top_idf: float = 1.0  # the idf of its rarest term
     _weights: dict[tuple[str, ...], dict[str, float]] = field(default_factory=dict, repr=False)
     vector: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
@@ -104,8 +104,9 @@ class Question:
             deadline=bool(DEADLINE_Q.search(q)), precise_date=bool(PRECISE_DATE_Q.search(q)),
         )
         stages = [m.group(0) for m in NUMBERED_STAGE.finditer(q)]
+        query_terms = terms(request.query)
         return cls(
-            terms=terms(request.query),
+            terms=query_terms,
             focus_terms=terms(request.focus) if request.focus and request.focus != request.query else [],
             boost=boost,
             damp=damp,
@@ -124,13 +125,9 @@ class Question:
             counts=stated_numbers(text),
             focus=focus_noun(text, analyzer, glossary.en_fr),
             kind=request.kind,
-            idf_of={t: corpus.idf(t) for t in terms(request.query)},
+            top_idf=max((corpus.idf(t) for t in query_terms), default=0.0) or 1.0,
             vector=vector,
         )
-
-    @property
-    def top_idf(self) -> float:
-        return max((self.idf_of.get(t, 0.0) for t in self.terms), default=0.0) or 1.0
 
     @property
     def typed(self) -> bool:

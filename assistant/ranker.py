@@ -38,6 +38,10 @@ class LinearModel:
             return np.zeros(len(x))
         return ((x - self.mean) / self.scale) @ self.coef + self.intercept
 
+    def probability(self, row: np.ndarray) -> float:
+        """The model's probability for one row of features."""
+        return float(1.0 / (1.0 + np.exp(-self.decision(row[None, :])[0])))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, Passage
-from assistant.answerer import AnswerRequest, Answerer
+from assistant.answerer import ANSWER_BUDGET, AnswerRequest, Answerer
 from assistant.extractive import ExtractiveAnswerer
 from assistant.query import Query, QueryBuilder, split_question
 from assistant.units import UnitIndex
@@ -34,9 +34,6 @@ EMPTY_KNOWLEDGE_BASE = (
     "or `tia ingest PATH`)"
 )
 _MAX_QUESTION = 2000
-
-
-_BUDGET = 1100  # characters an answer may take: a two-part question's parts get half each
 
 
 def _ms(start: float) -> float:
@@ -142,12 +139,12 @@ class Assistant:
         parts = split_question(question) if isinstance(question, str) else [question]
         if len(parts) > 1:
             # Each part is retrieved and answered on its own; the second reads the first as context.
-            first = self._answer_one(parts[0], history, filters, k, budget=_BUDGET // 2)
+            first = self._answer_one(parts[0], history, filters, k, budget=ANSWER_BUDGET // 2)
             context = list(history or []) + [
                 {"role": "user", "content": parts[0]},
                 {"role": "assistant", "content": first.text},
             ]
-            second = self._answer_one(parts[1], context, filters, k, budget=_BUDGET // 2)
+            second = self._answer_one(parts[1], context, filters, k, budget=ANSWER_BUDGET // 2)
             return Answer.combine(question, [first, second])
         return self._answer_one(question, history, filters, k)
 
@@ -161,7 +158,7 @@ class Assistant:
     ) -> Answer:
         start = time.perf_counter()
         request, _, timings = self._prepare(question, history, filters, k)
-        request.budget = budget or _BUDGET
+        request.budget = budget or ANSWER_BUDGET
         t = time.perf_counter()
         answer = self.answerer.answer(request)
         timings["answer"] = _ms(t)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.extractive import ExtractiveAnswerer, Reading, list_lines
+from assistant.extractive import QUOTE_LEN, ExtractiveAnswerer, Reading, list_lines
 from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, gate_features, question_features
 from assistant.ranker import MODEL_PATH, LinearModel, ReaderModel
 from evals.dataset import Record, load_dataset
@@ -41,7 +41,6 @@ TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
 MAX_FALSE_ABSTENTION = 0.04
 GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
 GATE_C = 0.3
-QUOTE_LEN = 320  # a sentence is quoted up to this many characters (longer ones are trimmed)
 MAX_MEDIAN_QUOTE = 250  # characters quoted, median over answers: room for the frame within 300
 
 
@@ -167,7 +166,7 @@ def _oof_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, names: 
     for name in np.unique(groups):
         train = groups != name
         model = _fit_logistic(x[train], y[train], _balanced(y[train]), names, c)
-        p[~train] = 1 / (1 + np.exp(-model.decision(x[~train])))
+        p[~train] = [model.probability(row) for row in x[~train]]
     return p
 
 
