@@ -24,7 +24,7 @@ HERE = Path(__file__).parent / "unseen"
 
 
 def _folded(text: str | None) -> str:
-    return " ".join(fold(text or "").split())
+    return fold(text or "")  # evals.metrics.fold also collapses whitespace
 
 
 def _same_name(scheme_name: str, labels: list[str]) -> bool:
