@@ -94,6 +94,10 @@ class Assistant:
                 )
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        if self.kb.sync():  # another process sharing the store ingested or removed documents
+            self.units.refresh()
+        timings["sync"] = _ms(t)
+        t = time.perf_counter()
         query = self.queries.build(question, history)
         timings["query"] = _ms(t)
         t = time.perf_counter()

@@ -6,6 +6,7 @@ The extractive answerer picks units, so every quote it makes is an exact span.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ class UnitIndex:
             return np.zeros((0, self.kb.embedder.dimension), dtype=np.float32)
         vectors = np.asarray(self.kb.embedder.embed_documents(embedding_texts(units)), dtype=np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.npy")  # processes may share the cache
         np.save(tmp, vectors)
         tmp.replace(path)
         return vectors

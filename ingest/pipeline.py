@@ -121,7 +121,7 @@ class Ingestor:
             if bar is not None:
                 bar.close()
             if changed or self.kb.lexical().fingerprint != self.kb.fingerprint():
-                self.kb.refresh_lexical()
+                self.kb.changed()
         return report
 
     def _ingest_one(self, path: Path) -> FileResult:
@@ -166,7 +166,7 @@ class Ingestor:
                 self.kb.store.vectorstore.delete(ids=keys)
                 self.kb.record_manager.delete_keys(keys)
             self.kb.documents.delete(doc.doc_id)
-            self.kb.refresh_lexical()
+            self.kb.changed()
             return doc
 
     def find(self, source: str) -> StoredDocument:

@@ -18,6 +18,7 @@ from knowledge.lexical import LexicalIndex
 from knowledge.retriever import HybridRetriever, Mode
 from knowledge.settings import Settings
 from knowledge.store import ChunkStore
+from knowledge.writelock import WriteLock
 
 __all__ = ["KnowledgeBase", "BUNDLED_CORPUS"]
 
@@ -38,9 +39,11 @@ class KnowledgeBase:
         self.documents = DocumentStore(settings.data_dir / "documents")
         self._record_manager: Any = None
         self._lexical: LexicalIndex | None = None
-        # Writers (ingest, remove) take this lock; readers swap in a new lexical index atomically.
-        self.write_lock = threading.RLock()
+        # Writers (ingest, remove, the scheme catalogue) take this lock, which is also held against
+        # other processes; readers swap in a new lexical index atomically.
+        self.write_lock = WriteLock(settings.data_dir / "write.lock")
         self._lexical_lock = threading.Lock()
+        self._generation: int | None = None  # the store's change counter the caches were built from
 
     @property
     def embedder(self) -> TiaEmbeddings:
@@ -92,12 +95,14 @@ class KnowledgeBase:
             return self._lexical
         with self._lexical_lock:
             if self._lexical is None:
+                generation = self.store.generation()  # read first: a change after it only means a reload too many
                 current = self.fingerprint()
                 saved = LexicalIndex.load(self.lexical_dir)
                 if saved is not None and saved.fingerprint == current:
                     self._lexical = saved
                 else:
                     self._lexical = self._rebuild_lexical(current)
+                self._generation = generation
         return self._lexical
 
     def refresh_lexical(self) -> None:
@@ -107,8 +112,31 @@ class KnowledgeBase:
 
     def _rebuild_lexical(self, fingerprint: str) -> LexicalIndex:
         index = LexicalIndex.build(self.store.all_chunks(), fingerprint)
-        index.save(self.lexical_dir)
+        # Saved by the writer only: a process that rebuilt it for itself while another one
+        # writes keeps it in memory rather than race the writer's save.
+        if self.write_lock.try_acquire():
+            try:
+                index.save(self.lexical_dir)
+            finally:
+                self.write_lock.release()
         return index
+
+    def changed(self) -> None:
+        """After a write (the caller holds the write lock): rebuild the lexical index and count
+        the change in the store, so that other processes sharing it notice."""
+        self.refresh_lexical()
+        self._generation = self.store.bump_generation()
+
+    def sync(self) -> bool:
+        """Whether the store changed since this process last looked (another process ingested or
+        removed documents): if so, the lexical index is reloaded on next use. One metadata read."""
+        current = self.store.generation()
+        if current == self._generation:
+            return False
+        with self._lexical_lock:
+            self._lexical = None
+            self._generation = current
+        return True
 
     def resolve_sources(self, wanted: Sequence[str]) -> list[str]:
         """Source paths whose path, file name or doc id contains any of `wanted`."""

@@ -19,6 +19,8 @@ __all__ = [
     "UnreadableDocumentError",
     "StoreError",
     "EmbedderMismatchError",
+    "StoreLockedError",
+    "SchemaError",
     "NotFoundError",
     "AnswerError",
 ]
@@ -59,6 +61,14 @@ class StoreError(TiaError):
 
 class EmbedderMismatchError(StoreError):
     """The store was built with another embedding model than the one configured."""
+
+
+class StoreLockedError(StoreError):
+    """Another process is writing the data directory (one writer at a time)."""
+
+
+class SchemaError(StoreError):
+    """The store was written by a tia whose storage schema this one cannot read."""
 
 
 class NotFoundError(TiaError):

@@ -4,6 +4,12 @@ Chroma only stores vectors here: tia computes every embedding itself (the
 collection is created with `embedding_function=None`), telemetry is off, and the
 collection records which embedder built it so that opening it with another one is
 refused instead of silently mixing vector spaces.
+
+The collection's metadata also holds the storage schema (`SCHEMA_VERSION`) and a change
+counter, the generation, that every write bumps: a process sharing the store (several
+`tia serve` on one `chroma run` server) compares it with the one its caches were built
+from. A store of an older schema is migrated when it is opened (`MIGRATIONS`); one of a
+newer schema, or from before schemas were recorded, is refused with what to do.
 """
 
 from __future__ import annotations
@@ -18,15 +24,25 @@ from langchain_chroma import Chroma
 from langchain_core.documents import Document
 
 from knowledge.embeddings import TiaEmbeddings
-from knowledge.errors import EmbedderMismatchError, StoreError
+from knowledge.errors import EmbedderMismatchError, SchemaError, StoreError
 from knowledge.settings import Settings
 
-__all__ = ["ChunkStore", "StoredChunk", "SCHEMA_VERSION"]
+__all__ = ["ChunkStore", "StoredChunk", "SCHEMA_VERSION", "MIGRATIONS"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _EMBEDDER_KEY = "tia_embedder"
 _DIM_KEY = "tia_dimension"
 _SCHEMA_KEY = "tia_schema"
+_GENERATION_KEY = "tia_generation"
+
+
+def _add_generation(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: the change counter that processes sharing a store watch."""
+    return {**metadata, _GENERATION_KEY: 0}
+
+
+# schema N -> the function turning a collection's metadata of schema N into schema N + 1
+MIGRATIONS: dict[int, Any] = {1: _add_generation}
 
 # Chroma's own logger is noisy about telemetry even when it is off.
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
@@ -94,6 +110,7 @@ class ChunkStore:
                 _EMBEDDER_KEY: self.embedder.model_id,
                 _DIM_KEY: int(self.embedder.dimension),
                 _SCHEMA_KEY: SCHEMA_VERSION,
+                _GENERATION_KEY: 0,
             }
             name = self.settings.collection
             try:
@@ -114,6 +131,7 @@ class ChunkStore:
                     "Re-ingest into a fresh data directory (TIA_DATA_DIR) or collection "
                     "(TIA_COLLECTION), or set TIA_EMBEDDER back to the one the store was built with."
                 )
+            self._migrate(collection, found)
             self._client = client
             self._vectorstore = Chroma(
                 client=client,
@@ -122,6 +140,53 @@ class ChunkStore:
                 collection_metadata=wanted,
             )
             return self._vectorstore
+
+    def _migrate(self, collection: Any, found: dict[str, Any]) -> None:
+        schema = found.get(_SCHEMA_KEY)
+        where = f"the store at {self.location} (collection {self.settings.collection!r})"
+        if not isinstance(schema, int) or schema < min(MIGRATIONS, default=SCHEMA_VERSION):
+            raise SchemaError(
+                f"{where} has no storage schema tia can migrate (found {schema!r}, this tia writes "
+                f"schema {SCHEMA_VERSION}). Re-ingest your documents into a fresh data directory "
+                "(TIA_DATA_DIR) or collection (TIA_COLLECTION)."
+            )
+        if schema > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{where} was written by a newer tia (schema {schema}; this one reads schema {SCHEMA_VERSION} "
+                "and older). Upgrade tia, or use another data directory (TIA_DATA_DIR)."
+            )
+        metadata = dict(found)
+        while metadata[_SCHEMA_KEY] < SCHEMA_VERSION:
+            metadata = MIGRATIONS[metadata[_SCHEMA_KEY]](metadata)
+            metadata[_SCHEMA_KEY] += 1
+        if metadata != found:
+            try:
+                collection.modify(metadata=metadata)
+            except Exception as exc:
+                raise StoreError(f"cannot migrate {where} to schema {SCHEMA_VERSION}: {exc}") from exc
+            logging.getLogger(__name__).info("migrated %s from schema %s to %s", where, schema, SCHEMA_VERSION)
+
+    # -- the change counter --------------------------------------------------------------
+    def generation(self) -> int:
+        """The store's change counter as the store has it now (another process may have bumped it)."""
+        self.open()
+        try:
+            collection = self._client.get_collection(self.settings.collection, embedding_function=None)
+        except Exception as exc:
+            raise StoreError(f"cannot read collection {self.settings.collection!r} at {self.location}: {exc}") from exc
+        return int((collection.metadata or {}).get(_GENERATION_KEY, 0))
+
+    def bump_generation(self) -> int:
+        """Count one change (the caller holds the write lock); returns the new generation."""
+        self.open()
+        try:
+            collection = self._client.get_collection(self.settings.collection, embedding_function=None)
+            metadata = dict(collection.metadata or {})
+            metadata[_GENERATION_KEY] = int(metadata.get(_GENERATION_KEY, 0)) + 1
+            collection.modify(metadata=metadata)
+        except Exception as exc:
+            raise StoreError(f"cannot record a change in {self.location}: {exc}") from exc
+        return metadata[_GENERATION_KEY]
 
     @property
     def vectorstore(self) -> Chroma:
