@@ -24,13 +24,23 @@ def settings_from_context(ctx: click.Context) -> Any:
     from knowledge.settings import load_settings
 
     opts = ctx.find_root().params
-    return load_settings(data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder"))
+    # `tia ingest --device` (the command's own option) wins over `tia --device`.
+    device = ctx.params.get("device") or opts.get("device")
+    return load_settings(
+        data_dir=opts.get("data_dir"), chroma_url=opts.get("chroma_url"), embedder=opts.get("embedder"), device=device
+    )
 
 
 def make_assistant(ctx: click.Context) -> Any:
     from assistant.service import Assistant
 
     return Assistant(settings_from_context(ctx))
+
+
+DEVICE_HELP = (
+    "Where a sentence-transformers embedder runs: auto (default: cuda, else mps, else cpu), "
+    "cpu, cuda, cuda:N or mps; fp16 on cuda. e5-small runs on the CPU only."
+)
 
 
 class LazyGroup(click.Group):
@@ -66,8 +76,9 @@ class LazyGroup(click.Group):
 @click.option("--data-dir", envvar="TIA_DATA_DIR", type=click.Path(file_okay=False), help="Where tia keeps its data.")
 @click.option("--chroma-url", envvar="TIA_CHROMA_URL", help="Use a `chroma run` server instead of the embedded store.")
 @click.option("--embedder", envvar="TIA_EMBEDDER", help="e5-small (default), minilm, or st:PATH.")
+@click.option("--device", envvar="TIA_DEVICE", help=DEVICE_HELP)
 @click.version_option(package_name="tia")
-def cli(data_dir: str | None, chroma_url: str | None, embedder: str | None) -> None:
+def cli(data_dir: str | None, chroma_url: str | None, embedder: str | None, device: str | None) -> None:
     """tia: answers questions about Territoires d'industrie from its documents, with sources."""
 
 
@@ -87,8 +98,9 @@ def _fail(exc: TiaError) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--bundled", is_flag=True, help="Ingest the bundled Territoires d'industrie corpus.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
+@click.option("--device", help=DEVICE_HELP + " Overrides tia --device / TIA_DEVICE.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: bool, device: str | None) -> None:
     """Ingest files or folders (txt, md, html, pdf). Re-ingesting unchanged files does nothing."""
     from knowledge.base import BUNDLED_CORPUS
 

@@ -48,7 +48,7 @@ class KnowledgeBase:
     @property
     def embedder(self) -> TiaEmbeddings:
         if self._embedder is None:
-            self._embedder = make_embedder(self.settings.embedder)
+            self._embedder = make_embedder(self.settings.embedder, device=self.settings.device)
         return self._embedder
 
     @property

@@ -4,6 +4,8 @@ LangChain `BaseRetriever`.
 >>> retriever = HybridRetriever(kb=kb, k=5)
 >>> docs = retriever.invoke("Combien de territoires d'industrie en Grand Est ?")
 >>> docs[0].metadata["source"], docs[0].metadata["score"]
+>>> len(retriever.invoke("Quels territoires du CVL ?", k=2))   # per call: k, filters, mode
+2
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from langchain_core.runnables.config import run_in_executor
+from pydantic import ConfigDict, Field
 
 from knowledge.filters import Filters
 
@@ -106,31 +109,48 @@ class HybridRetriever(BaseRetriever):
     Each returned `Document` carries the chunk metadata plus `score` (fused),
     `rank`, `dense_rank` and `lexical_rank` (0 when absent from that list).
     `mode` selects one part alone ("dense" or "lexical"), for evaluation.
+
+    `k`, `filters` and `mode` are defaults: `invoke(query, k=3)` (or `filters=`,
+    `mode=`; `ainvoke` alike) overrides them for that call only, as LangChain's
+    retriever contract expects of a "number of results" parameter. Any other keyword
+    is a `TypeError`.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     kb: Any
-    k: int = 8
+    k: int = Field(default=8, ge=1)
     filters: Filters | None = None
     mode: Mode = "hybrid"
-    candidates: int = 30
-    rrf_k: int = 60
+    candidates: int = Field(default=30, ge=1)
+    rrf_k: int = Field(default=60, ge=0)
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode | None = None,
     ) -> list[Document]:
+        k = self.k if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        mode = mode or self.mode
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"mode must be 'hybrid', 'dense' or 'lexical', got {mode!r}")
         kb: KnowledgeBase = self.kb
-        filters = self.filters or Filters()
+        filters = filters if filters is not None else (self.filters or Filters())
         sources = kb.resolve_sources(filters.sources) if filters.sources else None
         if sources is not None and not sources:
             return []
-        n = max(self.candidates, self.k)
+        n = max(self.candidates, k)
         by_id: dict[str, Document] = {}
         rankings: list[list[str]] = []
         dense_rank: dict[str, int] = {}
         lexical_rank: dict[str, int] = {}
-        if self.mode in ("hybrid", "dense"):
+        if mode in ("hybrid", "dense"):
             vector = kb.embedder.embed_query(query)
             hits = kb.store.search(vector, n, where=chroma_where(filters, sources))
             for rank, (doc, sim) in enumerate(hits, start=1):
@@ -138,7 +158,7 @@ class HybridRetriever(BaseRetriever):
                 dense_rank[doc.id or ""] = rank
                 doc.metadata["dense_score"] = sim
             rankings.append([d.id or "" for d, _ in hits])
-        if self.mode in ("hybrid", "lexical"):
+        if mode in ("hybrid", "lexical"):
             allowed = None if filters.is_empty else metadata_predicate(filters, sources)
             hits_l = kb.lexical().search(query, n, allowed=allowed)
             for rank, (chunk, score) in enumerate(hits_l, start=1):
@@ -147,7 +167,7 @@ class HybridRetriever(BaseRetriever):
                 lexical_rank[chunk.id] = rank
                 by_id[chunk.id].metadata["lexical_score"] = score
             rankings.append([c.id for c, _ in hits_l])
-        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)[: self.k]
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k)[:k]
         out = []
         for rank, (chunk_id, score) in enumerate(fused, start=1):
             doc = by_id[chunk_id]
@@ -159,3 +179,24 @@ class HybridRetriever(BaseRetriever):
             )
             out.append(doc)
         return out
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode | None = None,
+    ) -> list[Document]:
+        # The embedder, Chroma and BM25 are all blocking: run the sync path in an executor
+        # (LangChain's default does so too, but drops the per-call k, filters and mode).
+        return await run_in_executor(
+            None,
+            self._get_relevant_documents,
+            query,
+            run_manager=run_manager.get_sync(),
+            k=k,
+            filters=filters,
+            mode=mode,
+        )

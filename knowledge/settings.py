@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     collection: str = "tia"
     embedder: str = DEFAULT_EMBEDDER
+    # Where the embedder runs: auto (cuda, else mps, else cpu), cpu, cuda, cuda:N, mps.
+    # Only the spelling is checked here; whether the device exists is checked when the
+    # model loads (knowledge.embeddings.resolve_device). e5-small is CPU-only.
+    device: str = "auto"
     k: int = Field(default=8, ge=1, le=100)
 
     llm_base_url: str | None = None
@@ -62,6 +66,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _check_device(cls, value: object) -> object:
+        if value is None or isinstance(value, str):
+            from knowledge.embeddings import normalise_device
+
+            try:
+                return normalise_device(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("chroma_url")
     @classmethod

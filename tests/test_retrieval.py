@@ -79,3 +79,29 @@ def test_filters_restrict_passages(corpus_assistant) -> None:
     early = kb.retriever(k=8, filters=Filters(date_to="2019-06")).invoke(question)
     assert early and all(0 < d.metadata["date_num"] <= 20190699 for d in early)
     assert kb.retriever(k=8, filters=Filters(sources=("no-such-doc",))).invoke(question) == []
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_per_call_k_filters_and_mode_sync_and_async(corpus_assistant) -> None:
+    kb = corpus_assistant.kb
+    question = "Combien de territoires d'industrie compte le Grand Est ?"
+    retriever = kb.retriever(k=6)
+    default = retriever.invoke(question)
+    assert len(default) == 6
+    assert [d.id for d in retriever.invoke(question, k=2)] == [d.id for d in default[:2]]
+    assert len(retriever.invoke(question, k=12)) == 12
+    assert retriever.k == 6 and len(retriever.invoke(question)) == 6  # the override was for that call only
+    assert [d.id for d in await retriever.ainvoke(question, k=2)] == [d.id for d in default[:2]]
+    assert len(await retriever.ainvoke(question)) == 6
+    cvl = Filters(regions=("Centre-Val de Loire",))
+    docs = await retriever.ainvoke(question, k=3, filters=cvl)
+    assert len(docs) == 3 and all("region:centre-val-de-loire" in d.metadata for d in docs)
+    lexical = retriever.invoke(question, k=4, mode="lexical")
+    assert len(lexical) == 4 and all(d.metadata["dense_rank"] == 0 for d in lexical)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        retriever.invoke(question, k=0)
+    with pytest.raises(ValueError, match="mode must be"):
+        retriever.invoke(question, mode="sparse")
+    with pytest.raises(TypeError):
+        retriever.invoke(question, top_k=3)
