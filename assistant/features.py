@@ -128,12 +128,13 @@ class Corpus:
                 df.update(set(tokens))
                 n += 1
                 length += len(tokens)
-        self.df, self.n_units, self.key = df, n, key
+        folded = [fold(doc.text) for doc, _, _ in docs]
+        words = {w for text in folded for w in re.findall(r"[^\W\d_]+", text)}
         self._holds.clear()
         self._folded_units.clear()
-        self.avg_len = length / n if n else 1.0
-        self.folded = [fold(doc.text) for doc, _, _ in docs]
-        self.words = {w for text in self.folded for w in re.findall(r"[^\W\d_]+", text)}
+        # every statistic first, the key last: a thread that sees the new key sees the new statistics
+        self.df, self.n_units, self.avg_len, self.folded, self.words = df, n, (length / n if n else 1.0), folded, words
+        self.key = key
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self.n_units + 1) / (self.df.get(term, 0) + 0.5))
