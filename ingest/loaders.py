@@ -9,17 +9,40 @@ to index, page by page for a PDF, and any title/date the format itself gives);
 `load_document` then normalises, assembles page spans and builds the metadata.
 Every failure is an `IngestError` subclass whose message is one line naming the
 file: `UnsupportedFormatError`, `EmptyDocumentError`, `UnreadableDocumentError`.
+
+Hostile input
+-------------
+A file is data, never trusted: whatever its bytes, loading it ends, in bounded time
+and memory, with a document or with one of those errors (never a traceback, never a
+hang). The bounds are the module's ``MAX_*`` constants, each documented where it is
+defined: a file over its size limit is refused from its size alone, before a byte is
+read; a PDF is refused past `MAX_PDF_PAGES` pages, past `MAX_PDF_STREAM_BYTES` for one
+decompressed stream or `MAX_PDF_CONTENT_BYTES` of page content in all, or past
+`MAX_TEXT_CHARS` of text. Besides:
+
+- a file name holding control characters (a line break, an escape sequence) or bytes
+  that are not UTF-8 is refused, the name shown escaped (``line\\nbreak.txt``): it
+  would break the one-line report and cannot be stored as a source;
+- a symbolic link loop, a broken link and a link to a folder are refused by name;
+- an HTML page nested deeper than libxml2 parses (256 levels) is read as flat text
+  (scripts and styles removed) rather than cut where the nesting got too deep;
+- an HTML page's scripts, styles and event-handler attributes never reach the text,
+  nor do ``<script>``/``<style>`` blocks in a txt/md file (`ingest.normalize`);
+- anything a parser raises on a malformed file (even a `RecursionError`) becomes an
+  `UnreadableDocumentError` naming the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +59,12 @@ from knowledge.errors import (
 
 __all__ = [
     "FORMATS",
+    "MAX_PDF_BYTES",
+    "MAX_PDF_CONTENT_BYTES",
+    "MAX_PDF_PAGES",
+    "MAX_PDF_STREAM_BYTES",
+    "MAX_TEXT_BYTES",
+    "MAX_TEXT_CHARS",
     "SUPPORTED_EXTENSIONS",
     "Extracted",
     "Loader",
@@ -45,6 +74,7 @@ __all__ = [
     "load_html",
     "load_pdf",
     "load_text",
+    "shown_path",
 ]
 
 FORMATS: dict[str, Format] = {
@@ -57,6 +87,44 @@ FORMATS: dict[str, Format] = {
 }
 SUPPORTED_EXTENSIONS = frozenset(FORMATS)
 PAGE_SEPARATOR = "\n\n"
+
+# -- limits -----------------------------------------------------------------------------
+# Each bounds the time and memory one hostile file may cost, far above any real document
+# of a programme (the bundled corpus: 3-6 KB a file; a long PDF report: a few hundred
+# pages, a few MB). A file past one is refused with a message naming the limit.
+
+_MiB = 1024 * 1024
+
+MAX_TEXT_BYTES = 8 * _MiB
+"""Largest txt/md/html file read (checked on its size before reading it).
+
+8 MiB of text is some 4,000 pages, some 10,000 chunks to embed (minutes on a CPU):
+beyond that a "text" file is a dump or a log, not a document; split it. Everything a
+text file goes through is linear in its size, so up to this limit even one line
+without a break, or the worst markup, costs seconds."""
+
+MAX_PDF_BYTES = 100 * _MiB
+"""Largest PDF read (checked on its size before reading it). PDFs are bigger than their
+text (fonts, images): 100 MiB admits an illustrated report; pypdf holds it in memory."""
+
+MAX_PDF_PAGES = 2000
+"""Most pages a PDF may have. The page count is read before any text: a PDF of 20,000
+pages sharing one content stream is a few KB on disk and minutes of extraction."""
+
+MAX_PDF_STREAM_BYTES = 16 * _MiB
+"""Most bytes one PDF stream may decompress to (pypdf's Flate/LZW/RunLength/Brotli
+limits, 75 MB by default, are set to this while a PDF is read). A page's content is
+5-500 KB; a stream of zeros compresses about 1000:1, so a 100 KB file could otherwise
+decompress to 100 MB (a decompression bomb)."""
+
+MAX_PDF_CONTENT_BYTES = 64 * _MiB
+"""Most bytes of decompressed page content (the /Contents streams) over a whole PDF,
+counted page by page before its text is extracted: a content stream shared by every
+page would otherwise be parsed once per page."""
+
+MAX_TEXT_CHARS = MAX_TEXT_BYTES
+"""Most characters of text a PDF may yield (all pages together): the budget of a text
+file, so that a PDF indexes no more than the largest text file would."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +180,38 @@ def _plausible_cp1252(text: str) -> bool:
     return odd <= max(1, len(non_ascii) // 20) and len(non_ascii) <= 0.3 * max(letters, 1)
 
 
-def decode_text(data: bytes, path: Path) -> str:
-    """Bytes of a text file -> str: UTF-8 (BOM or not), UTF-16 with a BOM, or plausible cp1252.
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when `data` looks like UTF-16 text without a byte-order mark.
 
-    Binary content (NUL bytes, control characters, bytes that are neither UTF-8
-    nor believable Windows-1252 text) is refused with `UnreadableDocumentError`.
+    Latin text in UTF-16 has a NUL in most high bytes and (nearly) none in the low ones.
     """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if len(data) < 4 or len(data) % 2:
+        return None
+    half = len(data) // 2
+    for codec, high, low in (("utf-16-le", data[1::2], data[0::2]), ("utf-16-be", data[0::2], data[1::2])):
+        if high.count(0) >= 0.7 * half and low.count(0) <= half // 100:
+            return codec
+    return None
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """Bytes of a text file -> str: UTF-8 (BOM or not), UTF-16 (BOM or not), or plausible cp1252.
+
+    Latin-1 (ISO-8859-1) text is read as Windows-1252, its superset for printable
+    characters (as browsers do). Binary content (NUL bytes, control characters, bytes that
+    are neither UTF-8 nor believable Windows-1252 text) is refused with `UnreadableDocumentError`.
+    """
+    utf16 = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None
+    if utf16 is None and b"\x00" in data:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise UnreadableDocumentError(path, "file holds NUL bytes: it is binary, not text")
+    if utf16 is not None:
         try:
-            text = data.decode("utf-16")
+            text = data.decode(utf16)
         except UnicodeDecodeError as exc:
-            raise UnreadableDocumentError(path, "file has a UTF-16 byte-order mark but is not UTF-16") from exc
-    elif b"\x00" in data:
-        raise UnreadableDocumentError(path, "file holds NUL bytes: it is binary, not text")
+            reason = "has a UTF-16 byte-order mark but" if utf16 == "utf-16" else "looks like UTF-16 but"
+            raise UnreadableDocumentError(path, f"file {reason} is not valid UTF-16") from exc
     else:
         text = _utf8_or_cp1252(data, path)
     if _controls(text) > len(text) // 100:
@@ -184,23 +271,84 @@ _DATE_META = (
 )  # fmt: skip
 
 
+def _declared_codec(label: str) -> str | None:
+    """The codec for a page's declared charset, the way browsers read it (WHATWG Encoding)."""
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    if name in ("latin-1", "iso8859-1", "ascii"):
+        return "cp1252"  # what "iso-8859-1" and "us-ascii" mean on the web
+    if name.startswith(("utf-16", "utf-32")):
+        return None  # the declaration was read as ASCII: the bytes are not UTF-16/32
+    return name
+
+
 def _decode_html(data: bytes, path: Path) -> str:
     declared = _META_CHARSET.search(data[:4096])
     if declared and not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode(declared.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
-            pass  # a wrong declaration: decide from the bytes instead
+        codec = _declared_codec(declared.group(1).decode("ascii"))
+        if codec is not None:
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                pass  # a wrong declaration: decide from the bytes instead
     return decode_text(data, path)
 
 
-def _parse_html(source: str) -> Any:
+def _parse_html(source: str) -> tuple[Any, bool]:
+    """The page's tree (None when lxml finds no document) and whether it is complete.
+
+    libxml2 stops at 256 levels of nesting: what lies deeper, and everything after it,
+    is missing from the tree (`complete` is then False).
+    """
     import lxml.html
 
+    parser = lxml.html.HTMLParser()
     try:
-        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", source))
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", source), parser=parser)
     except (ValueError, lxml.etree.ParserError):  # type: ignore[attr-defined]
-        return None
+        return None, True
+    complete = not any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+    return tree, complete
+
+
+# Never text, in a page read without its tree: these elements with all they hold.
+_FLAT_DROP_TAGS = (
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "head", "textarea",
+    "select", "nav",
+)  # fmt: skip
+_FLAT_DROP = re.compile(r"<(" + "|".join(_FLAT_DROP_TAGS) + r")\b[^<>]*+>", re.IGNORECASE)
+_FLAT_CLOSE = {kind: re.compile(rf"</{kind}\s*>", re.IGNORECASE) for kind in _FLAT_DROP_TAGS}
+# A tag with its attributes, quoted values included (onclick="a > b"); no backtracking.
+_FLAT_TAG = re.compile(r"""<[/!?]?[A-Za-z][^<>"']*+(?:(?:"[^"]*+"|'[^']*+')[^<>"']*+)*+>""")
+_FLAT_BLOCK = re.compile(r"</?(?:" + "|".join(_BLOCK_TAGS) + r")\b", re.IGNORECASE)
+
+
+def _flat_html_text(source: str) -> str:
+    """The text of a page too deeply nested for a tree, in linear time: comments, tags and
+    their attributes removed, and the elements of `_FLAT_DROP` with what they hold; a
+    paragraph break before each block tag. Navigation outside <nav> is kept."""
+    from ingest.normalize import _remove_comments
+
+    source = _remove_comments(source)
+    out: list[str] = []
+    pos = 0
+    exhausted: set[str] = set()
+    for opening in _FLAT_DROP.finditer(source):
+        kind = opening.group(1).lower()
+        if opening.start() < pos or kind in exhausted:
+            continue
+        closing = _FLAT_CLOSE[kind].search(source, opening.end())
+        out.append(source[pos : opening.start()])
+        if closing is None:
+            exhausted.add(kind)
+            pos = opening.end()  # an unclosed element: only its tag goes
+        else:
+            pos = closing.end()
+    out.append(source[pos:])
+    text = _FLAT_BLOCK.sub(lambda m: "\n\n" + m.group(0), "".join(out))
+    return _FLAT_TAG.sub("", text)
 
 
 def _html_title(tree: Any) -> str | None:
@@ -265,7 +413,12 @@ def _paragraphs(main_text: str) -> str:
 
 
 def load_html(path: Path, data: bytes) -> Extracted:
-    """.html/.htm: the main text (trafilatura), else the visible text without navigation."""
+    """.html/.htm: the main text (trafilatura), else the visible text without navigation.
+
+    A page nested deeper than libxml2 parses (256 levels: no real page is) would come
+    out cut where the nesting got too deep; it is read as flat text instead
+    (`_flat_html_text`), its title and date still taken from the part that parsed.
+    """
     decoded = _decode_html(data, path)
     if not decoded.strip():
         raise EmptyDocumentError(path, "file holds only whitespace")
@@ -273,7 +426,17 @@ def load_html(path: Path, data: bytes) -> Extracted:
     import trafilatura  # heavy import, only for HTML files
 
     source = decoded
-    tree = _parse_html(decoded)
+    tree, complete = _parse_html(decoded)
+    if not complete:
+        date = _html_date(tree) if tree is not None else None
+        title = None
+        if tree is not None:
+            _drop_boilerplate(tree)
+            title = _html_title(tree)
+        text = _flat_html_text(_XML_DECLARATION.sub("", decoded))
+        if not text.strip():
+            raise EmptyDocumentError(path, "HTML page has no text")
+        return Extracted(original=decoded, parts=[text], title=title, date=date)
     date, title = None, None
     if tree is not None:
         date = _html_date(tree)
@@ -317,22 +480,92 @@ def _pdf_title(reader: Any) -> str | None:
     return title
 
 
+def _pdf_limits() -> Any:
+    """pypdf's decompression limits set to `MAX_PDF_STREAM_BYTES` while a PDF is read
+    (pypdf >= 6 has `apply_configuration`; an older one keeps its own 75 MB limits)."""
+    try:
+        from pypdf import apply_configuration
+    except ImportError:  # pragma: no cover - pypdf < 6
+        return nullcontext()
+    return apply_configuration(
+        zlib_maximum_output_length=MAX_PDF_STREAM_BYTES,
+        lzw_maximum_output_length=MAX_PDF_STREAM_BYTES,
+        run_length_maximum_output_length=MAX_PDF_STREAM_BYTES,
+        brotli_maximum_output_length=MAX_PDF_STREAM_BYTES,
+        array_based_stream_maximum_output_length=MAX_PDF_STREAM_BYTES,
+    )
+
+
+def _content_bytes(page: Any) -> int:
+    """Decompressed size of a page's /Contents (decoded once: pypdf keeps the result)."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, list) else [contents]
+    total = 0
+    for stream in streams:
+        stream = stream.get_object()
+        if hasattr(stream, "get_data"):
+            total += len(stream.get_data())
+    return total
+
+
+def _size(n: int) -> str:
+    if n >= _MiB:
+        return f"{n / _MiB:.1f} MiB"
+    return f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n} bytes"
+
+
 def load_pdf(path: Path, data: bytes) -> Extracted:
-    """.pdf with pypdf: the text of each page, in order."""
+    """.pdf with pypdf: the text of each page, in order, within the MAX_PDF_* limits."""
     if b"%PDF-" not in data[:1024]:
         raise UnreadableDocumentError(path, "file is not a PDF (no %PDF header): corrupt or misnamed")
     from pypdf import PdfReader
+    from pypdf import errors as pypdf_errors
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
-    with _quiet("pypdf"):  # its warnings on odd files are noise here; failures are raised
+    limit_reached = getattr(pypdf_errors, "LimitReachedError", ())
+    with _quiet("pypdf"), _pdf_limits():  # its warnings on odd files are noise here; failures are raised
         try:
             reader = PdfReader(io.BytesIO(data))
             # With an owner password alone (an empty user password) anyone may read it.
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UnreadableDocumentError(path, _ENCRYPTED)
-            pages = [page.extract_text() or "" for page in reader.pages]
+            count = len(reader.pages)
+            if count > MAX_PDF_PAGES:
+                raise UnreadableDocumentError(
+                    path, f"PDF has {count} pages, over the limit of {MAX_PDF_PAGES} (a PDF bomb?); split it"
+                )
+            # All the content is measured before any text is extracted (parsing it is the
+            # costly part): a stream shared by many pages counts once per page that shows it.
+            content = 0
+            for number, page in enumerate(reader.pages, start=1):
+                content += _content_bytes(page)
+                if content > MAX_PDF_CONTENT_BYTES:
+                    raise UnreadableDocumentError(
+                        path,
+                        f"PDF page content decompresses to more than {_size(MAX_PDF_CONTENT_BYTES)} "
+                        f"by page {number} (a PDF bomb?); refused",
+                    )
+            pages: list[str] = []
+            chars = 0
+            for page in reader.pages:
+                pages.append(page.extract_text() or "")
+                chars += len(pages[-1])
+                if chars > MAX_TEXT_CHARS:
+                    raise UnreadableDocumentError(
+                        path,
+                        f"PDF text exceeds {MAX_TEXT_CHARS:,} characters by page {len(pages)}; split it",
+                    )
         except UnreadableDocumentError:
             raise
+        except limit_reached as exc:
+            raise UnreadableDocumentError(
+                path,
+                f"PDF refused: it goes past a safety limit ({_one_line(exc)}); a stream may decompress "
+                f"to {_size(MAX_PDF_STREAM_BYTES)} at most (a decompression bomb?)",
+            ) from exc
         except DependencyError as exc:  # AES needs the optional `cryptography` package
             raise UnreadableDocumentError(
                 path, "PDF is AES-encrypted; reading it needs the 'cryptography' package (pypdf[crypto])"
@@ -341,11 +574,12 @@ def load_pdf(path: Path, data: bytes) -> Extracted:
             raise UnreadableDocumentError(path, _ENCRYPTED) from exc
         except Exception as exc:  # noqa: BLE001 - pypdf raises many types on a damaged file
             raise UnreadableDocumentError(path, f"PDF is corrupt or truncated ({_one_line(exc)})") from exc
+        title = _pdf_title(reader)
     if not pages:
         raise EmptyDocumentError(path, "PDF has no pages")
     if not any(p.strip() for p in pages):
         raise EmptyDocumentError(path, "PDF has no extractable text (scanned image?); run OCR on it first")
-    return Extracted(original=PAGE_SEPARATOR.join(pages), parts=pages, paged=True, title=_pdf_title(reader))
+    return Extracted(original=PAGE_SEPARATOR.join(pages), parts=pages, paged=True, title=title)
 
 
 _ENCRYPTED = "PDF is encrypted (password-protected); decrypt it first"
@@ -388,36 +622,126 @@ def _assemble(parts: list[str], paged: bool) -> tuple[str, list[PageSpan]]:
     return text, spans
 
 
+# Bidirectional-text controls: a name holding one displays differently from what it is
+# ("report\u202etxt.exe").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _bad_name_char(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS
+
+
+def shown_path(path: str | Path) -> str:
+    """`path` as it may be printed on one line: control characters escaped (``\\n``,
+    ``\\x1b``), bytes that are not UTF-8 (surrogate escapes) shown as ``\\xe9``."""
+    text = str(path)
+    if not any(_bad_name_char(ch) for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif _bad_name_char(ch):
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _check_name(path: Path) -> None:
+    """Refuse a path that cannot be shown on one line or stored as a source."""
+    text = str(path)
+    bad = next((ch for ch in text if _bad_name_char(ch)), None)
+    if bad is None:
+        return
+    if "\udc80" <= bad <= "\udcff":
+        reason = "file name is not valid UTF-8; rename the file"
+    else:
+        reason = f"file name holds a control character ({shown_path(bad)}); rename the file"
+    raise UnreadableDocumentError(shown_path(path), reason)
+
+
+def _check_link(path: Path) -> None:
+    """A symbolic link must lead to a regular file: a loop, a broken link or a link to a
+    folder (not followed inside a folder) is refused with what it is."""
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError as exc:  # Python < 3.13: "Symlink loop from ..."
+        raise IngestError(path, "symbolic link loop: the link leads back to itself") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IngestError(path, "symbolic link loop: the link leads back to itself") from exc
+        target_name = shown_path(os.readlink(path))
+        raise IngestError(path, f"broken symbolic link: its target {target_name!r} does not exist") from exc
+    if target.is_dir():
+        if path.absolute().parent.resolve().is_relative_to(target):
+            raise IngestError(
+                path, f"symbolic link loop: it points to {shown_path(target)}, a folder above it (not followed)"
+            )
+        raise IngestError(
+            path, f"symbolic link to the folder {shown_path(target)} (not followed); ingest that folder itself"
+        )
+
+
+def _read_bounded(path: Path, name: Path, fmt: Format) -> bytes:
+    """The bytes of the file at `path` (`name` in messages), refused from its size alone,
+    before a byte is read, when over `MAX_PDF_BYTES` (a PDF) or `MAX_TEXT_BYTES`; never
+    more than the limit + 1 bytes are read, should the file grow meanwhile."""
+    limit, kind = (MAX_PDF_BYTES, "PDF") if fmt == "pdf" else (MAX_TEXT_BYTES, "text")
+    too_big = f"file is too large ({{}}); tia reads {kind} files up to {_size(limit)}: split it"
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise UnreadableDocumentError(name, too_big.format(_size(size)))
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise UnreadableDocumentError(name, f"file cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise UnreadableDocumentError(name, too_big.format(f"over {_size(limit)}"))
+    return data
+
+
 def load_document(path: str | Path) -> LoadedDocument:
     """Read, decode, normalise and describe one file.
 
     Raises `UnsupportedFormatError`, `EmptyDocumentError`, `UnreadableDocumentError`
-    or `IngestError` ("no such file"), each with a one-line message naming the file.
+    or `IngestError` ("no such file", a symbolic link loop...), each with a one-line
+    message naming the file; never anything else, whatever the file holds.
     """
     path = Path(path).expanduser()
+    _check_name(path)
+    _check_link(path)
     if not path.exists():
         raise IngestError(path, "no such file")
     if not path.is_file():
         raise IngestError(path, "not a regular file")
     fmt = format_of(path)
     resolved = path.resolve()
-    try:
-        data = resolved.read_bytes()
-    except OSError as exc:
-        raise UnreadableDocumentError(path, f"file cannot be read ({exc.strerror or exc})") from exc
+    _check_name(resolved)
+    data = _read_bounded(resolved, path, fmt)
     if not data:
         raise EmptyDocumentError(path, "file is empty")
-    extracted = LOADERS[fmt](path, data)
-    text, pages = _assemble(extracted.parts, extracted.paged)
-    if not text:
-        raise EmptyDocumentError(path, "no text left once markup is removed")
-    metadata = build_metadata(
-        path=resolved,
-        data=data,
-        fmt=fmt,
-        original=extracted.original,
-        text=text,
-        title_hint=extracted.title,
-        date_hint=extracted.date,
-    )
+    try:
+        extracted = LOADERS[fmt](path, data)
+        text, pages = _assemble(extracted.parts, extracted.paged)
+        if not text:
+            raise EmptyDocumentError(path, "no text left once markup is removed")
+        metadata = build_metadata(
+            path=resolved,
+            data=data,
+            fmt=fmt,
+            original=extracted.original,
+            text=text,
+            title_hint=extracted.title,
+            date_hint=extracted.date,
+        )
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser's failure on a hostile file, even RecursionError
+        raise UnreadableDocumentError(
+            path, f"file cannot be read ({type(exc).__name__}: {_one_line(exc)}); is it corrupt?"
+        ) from exc
     return LoadedDocument(path=resolved, original=extracted.original, text=text, metadata=metadata, pages=pages)

@@ -299,6 +299,8 @@ def _sidecar_date(value: Any, where: Path) -> str | None:
         value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if not isinstance(value, (str, int)):
+        raise SidecarError(where, f"date must be a date like 2024-03-15, not a {type(value).__name__}")
     text = str(value).strip()
     match = _ISO.match(text)
     found = None
@@ -309,6 +311,9 @@ def _sidecar_date(value: Any, where: Path) -> str | None:
     if found is None:
         raise SidecarError(where, f"date {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
     return found
+
+
+MAX_SIDECAR_BYTES = 64 * 1024  # a sidecar holds title, date, regions, language: a few hundred bytes
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:
@@ -323,6 +328,8 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     import yaml  # only when a sidecar exists
 
     try:
+        if side.stat().st_size > MAX_SIDECAR_BYTES:
+            raise SidecarError(side, f"sidecar is over {MAX_SIDECAR_BYTES // 1024} KiB: it holds four short fields")
         raw = yaml.safe_load(side.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         reason = " ".join(str(exc).split())
@@ -337,6 +344,9 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
         raise SidecarError(side, f"unknown key(s) {', '.join(unknown)}; allowed: {allowed}")
     out: dict[str, Any] = {}
     if "title" in raw:
+        # A scalar only: YAML aliases can make a 1 KB list that prints as hundreds of MB.
+        if raw["title"] is not None and not isinstance(raw["title"], (str, int, float)):
+            raise SidecarError(side, "title must be a text")
         title = " ".join(str(raw["title"] or "").split())
         if not title:
             raise SidecarError(side, "title is empty")
@@ -346,7 +356,7 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     if "regions" in raw:
         value = raw["regions"] or []
         names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list):
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise SidecarError(side, "regions must be a list of region names")
         regions: list[str] = []
         for name in names:

@@ -19,7 +19,7 @@ from typing import Literal
 from langchain_core.indexing import index as lc_index
 
 from ingest.chunking import chunk_document
-from ingest.loaders import SUPPORTED_EXTENSIONS, load_document
+from ingest.loaders import SUPPORTED_EXTENSIONS, load_document, shown_path
 from knowledge.base import KnowledgeBase
 from knowledge.docstore import StoredDocument
 from knowledge.errors import IngestError, NotFoundError, TiaError
@@ -59,18 +59,25 @@ class IngestReport:
 
 def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
     """Files named directly, and the supported files under directories (sidecars, READMEs and hidden
-    files left out). Files of a directory that tia cannot read go to `skipped`, so that they are reported."""
+    files left out). Files of a directory that tia cannot read go to `skipped`, so that they are reported.
+    Linked folders are not followed (no loop can make this endless); a symbolic link that is not a
+    file (a loop, a broken link, a link to a folder) is returned, for `load_document` to refuse by name."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if (
-                    not child.is_file()
-                    or any(part.startswith(".") for part in child.relative_to(path).parts)
+                    any(part.startswith(".") for part in child.relative_to(path).parts)
                     or child.name.endswith(".meta.yaml")
                     or child.name.lower() == "readme.md"
                 ):
+                    continue
+                if not child.is_file():
+                    # rglob does not descend into a linked folder; a link that is a loop, is
+                    # broken or leads to a folder is listed, so that loading reports it by name.
+                    if child.is_symlink():
+                        out.append(child)
                     continue
                 if child.suffix.lower() in SUPPORTED_EXTENSIONS:
                     out.append(child)
@@ -81,7 +88,10 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None)
     seen: set[Path] = set()
     unique = []
     for p in out:
-        key = p.resolve()
+        try:
+            key = p.resolve()
+        except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
+            key = p.absolute()
         if key not in seen:
             seen.add(key)
             unique.append(p)
@@ -102,7 +112,7 @@ class Ingestor:
     def ingest(self, paths: Sequence[str | Path], *, progress: bool = False) -> IngestReport:
         unreadable: list[Path] = []
         files = expand_paths(paths, unreadable)
-        report = IngestReport(skipped=[str(p) for p in unreadable])
+        report = IngestReport(skipped=[shown_path(p) for p in unreadable])  # printable, one line each
         bar = None
         if progress and files:
             from tqdm import tqdm
