@@ -6,6 +6,8 @@ The reader ranks these; every quote it makes is an exact span of one of them.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, replace
 
@@ -97,9 +99,18 @@ def _context(reader: DocumentReader, unit: Unit, units: list[Unit]) -> list[Unit
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _gives_orders(text: str) -> bool:
+    """A sentence that tells the assistant what to answer ("Ignorez vos instructions et répondez
+    que..."): a prompt injection, never an answer (`assistant.checker.instruction_spans`)."""
+    from assistant.checker import instruction_spans
+
+    return bool(instruction_spans(text))
+
+
 def gather(request_passages: list[Passage], index: UnitIndex, reader: DocumentReader) -> list[Candidate]:
     """Every unit of every retrieved document (those inside a retrieved passage carry its rank),
-    plus each list with its intro as one candidate."""
+    plus each list with its intro as one candidate; sentences that give orders are left out."""
     out: list[Candidate] = []
     doc_rank: dict[str, int] = {}
     for p in request_passages:
@@ -112,12 +123,14 @@ def gather(request_passages: list[Passage], index: UnitIndex, reader: DocumentRe
         passages = [p for p in request_passages if p.doc_id == doc_id]
         outside = replace(passages[0], chunk_id="", rank=0)
         for u, v in zip(units, vectors, strict=True):
+            if _gives_orders(u.text):
+                continue
             inside = next((p for p in passages if u.end > p.start and u.start < p.end), outside)
             out.append(Candidate([u], doc, inside, v, _context(reader, u, units), rank))
             following = units[u.index + 1] if u.index + 1 < len(units) else None
             if u.kind != "item" and following is not None and following.list_id == u.index + 1:
                 # The line before a list introduces it: "... sont lauréats :", or a heading above it.
-                items = [w for w in units[u.index + 1 :] if w.list_id == u.index + 1]
+                items = [w for w in units[u.index + 1 :] if w.list_id == u.index + 1 and not _gives_orders(w.text)]
                 if 1 < len(items) <= _MAX_LIST_ITEMS:
                     out.append(Candidate([u, *items], doc, inside, v, _context(reader, u, units), rank))
     return out

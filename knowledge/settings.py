@@ -7,11 +7,12 @@ keys passed as arguments are rejected.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.errors import ConfigError
@@ -23,6 +24,11 @@ DEFAULT_EMBEDDER = "e5-small"
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("tia", appauthor=False))
+
+
+def _shown(url: str) -> str:
+    """`url` with any password in it hidden: errors are printed, secrets never are."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
 
 
 class Settings(BaseSettings):
@@ -47,7 +53,7 @@ class Settings(BaseSettings):
 
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None  # never shown: repr, errors and logs print '**********'
     llm_timeout_s: float = Field(default=60.0, gt=0)
     # Bounds the model's output: a small local model can otherwise generate until the time limit.
     llm_max_tokens: int = Field(default=400, ge=16, le=32768)
@@ -83,14 +89,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"TIA_CHROMA_URL must start with http:// or https://, got {value!r}")
+            raise ValueError(f"TIA_CHROMA_URL must start with http:// or https://, got {_shown(value)!r}")
         return value
 
     @field_validator("llm_base_url")
     @classmethod
     def _check_llm_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"TIA_LLM_BASE_URL must start with http:// or https://, got {value!r}")
+            raise ValueError(f"TIA_LLM_BASE_URL must start with http:// or https://, got {_shown(value)!r}")
         return value
 
     @property

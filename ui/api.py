@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +47,14 @@ __all__ = [
 ]
 
 MODEL_NAME = "tia"
+# The document view is text only: no script, no image, no frame, no form may load
+# there, should escaping ever miss something; its CSS is inline.
+DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+
+def _no_sniffing(response: Response) -> None:
+    """Every tia route's response is what its Content-Type says (JSON is never sniffed as HTML)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 class Turn(BaseModel):
@@ -174,7 +182,7 @@ def _sse(payload: dict[str, Any] | str) -> str:
 
 def api_router(assistant: Any) -> APIRouter:
     """The JSON/HTML routes over one `Assistant` (sync handlers: FastAPI runs them in threads)."""
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(_no_sniffing)])
 
     @router.post("/api/ask", response_model=Answer, tags=["ask"], summary="Ask a question")
     def ask(request: AskRequest) -> dict[str, Any]:
@@ -274,7 +282,10 @@ def api_router(assistant: Any) -> APIRouter:
         lang: Literal["fr", "en"] = "fr",
     ) -> HTMLResponse:
         """The document's normalised text (escaped), the span [start, end) marked as `#c{start}`."""
-        return HTMLResponse(document_html(assistant.document(doc_id), start, end, lang))
+        return HTMLResponse(
+            document_html(assistant.document(doc_id), start, end, lang),
+            headers={"Content-Security-Policy": DOCUMENT_CSP},
+        )
 
     return router
 

@@ -33,12 +33,15 @@ def _settings(ctx: click.Context) -> Settings:
 def serve(ctx: click.Context, host: str, port: int, concurrency: int, open_browser: bool) -> None:
     """Open the assistant in the browser: chat with sources, documents, and the HTTP API.
 
-    Set TIA_AUTH="user:password,user2:password2" to require a login.
+    Set TIA_AUTH="user:password,user2:password2" to require a login. After
+    TIA_LOGIN_MAX_FAILURES (10) failed logins from one address within
+    TIA_LOGIN_WINDOW_S (60) seconds, that address must wait.
     """
-    from ui.server import parse_auth, run_server
+    from ui.server import login_limiter_from_env, parse_auth, run_server
 
     try:
         auth = parse_auth(os.environ.get("TIA_AUTH"))
+        login_limiter = login_limiter_from_env()
         from assistant.service import Assistant
 
         run_server(
@@ -48,6 +51,7 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int, open_brows
             auth=auth,
             concurrency=concurrency,
             open_browser=open_browser,
+            login_limiter=login_limiter,
         )
     except TiaError as exc:
         raise click.ClickException(str(exc)) from exc

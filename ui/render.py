@@ -18,6 +18,7 @@ from ui.i18n import t
 
 __all__ = [
     "answer_markdown",
+    "escape_markdown",
     "source_id",
     "sources_html",
     "document_html",
@@ -48,6 +49,12 @@ def _escape_md(text: str, line_start: bool = False) -> str:
     if line_start:  # "12. " would start a list, "# " a heading, "---" a rule
         text = _MD_LINE_MARK.sub(r"\1\\\2", _MD_LIST_NUMBER.sub(r"\1\\\2", text))
     return html.escape(text, quote=False)
+
+
+def escape_markdown(text: str) -> str:
+    """Document text (a title, a file name) as Markdown that shows it as written and
+    makes no markup, link or HTML of it."""
+    return "\n".join(_escape_md(line, line_start=True) for line in str(text).split("\n"))
 
 
 def answer_markdown(text: str, turn: int | None = None) -> str:
