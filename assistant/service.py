@@ -228,7 +228,7 @@ class Assistant:
         docs = self.documents()
         return {
             "store": self.settings.store_kind,
-            "location": self.kb.store.location,
+            "location": self.kb.store.shown_location,
             "collection": self.settings.collection,
             "data_dir": str(self.settings.data_dir),
             "embedder": self.kb.embedder.model_id,

@@ -26,7 +26,7 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("tia", appauthor=False))
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """`url` with any password in it hidden: errors are printed, secrets never are."""
     return re.sub(r"//[^/@]*@", "//***@", url)
 
@@ -89,14 +89,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"TIA_CHROMA_URL must start with http:// or https://, got {_shown(value)!r}")
+            raise ValueError(f"TIA_CHROMA_URL must start with http:// or https://, got {shown_url(value)!r}")
         return value
 
     @field_validator("llm_base_url")
     @classmethod
     def _check_llm_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"TIA_LLM_BASE_URL must start with http:// or https://, got {_shown(value)!r}")
+            raise ValueError(f"TIA_LLM_BASE_URL must start with http:// or https://, got {shown_url(value)!r}")
         return value
 
     @property

@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 
 from knowledge.embeddings import TiaEmbeddings
 from knowledge.errors import EmbedderMismatchError, SchemaError, StoreError
-from knowledge.settings import Settings
+from knowledge.settings import Settings, shown_url
 
 __all__ = ["ChunkStore", "StoredChunk", "SCHEMA_VERSION", "MIGRATIONS"]
 
@@ -77,6 +77,11 @@ class ChunkStore:
             return self.settings.chroma_url
         return str(self.settings.chroma_dir)
 
+    @property
+    def shown_location(self) -> str:
+        """`location` as messages show it: a password in the server's URL is hidden."""
+        return shown_url(self.location)
+
     def _make_client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -96,7 +101,7 @@ class ChunkStore:
             self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+            raise StoreError(f"cannot open the Chroma store at {self.shown_location}: {exc}") from exc
 
     def open(self) -> Chroma:
         """Connect (once) and check the collection was built by the configured embedder."""
@@ -121,11 +126,11 @@ class ChunkStore:
                     embedding_function=None,
                 )
             except Exception as exc:
-                raise StoreError(f"cannot open collection {name!r} at {self.location}: {exc}") from exc
+                raise StoreError(f"cannot open collection {name!r} at {self.shown_location}: {exc}") from exc
             found = dict(collection.metadata or {})
             if found.get(_EMBEDDER_KEY) != wanted[_EMBEDDER_KEY] or found.get(_DIM_KEY) != wanted[_DIM_KEY]:
                 raise EmbedderMismatchError(
-                    f"the store at {self.location} (collection {name!r}) was built with the embedder "
+                    f"the store at {self.shown_location} (collection {name!r}) was built with the embedder "
                     f"{found.get(_EMBEDDER_KEY)!r} ({found.get(_DIM_KEY)} dimensions), but "
                     f"{wanted[_EMBEDDER_KEY]!r} ({wanted[_DIM_KEY]} dimensions) is configured. "
                     "Re-ingest into a fresh data directory (TIA_DATA_DIR) or collection "
@@ -143,7 +148,7 @@ class ChunkStore:
 
     def _migrate(self, collection: Any, found: dict[str, Any]) -> None:
         schema = found.get(_SCHEMA_KEY)
-        where = f"the store at {self.location} (collection {self.settings.collection!r})"
+        where = f"the store at {self.shown_location} (collection {self.settings.collection!r})"
         if not isinstance(schema, int) or schema < min(MIGRATIONS, default=SCHEMA_VERSION):
             raise SchemaError(
                 f"{where} has no storage schema tia can migrate (found {schema!r}, this tia writes "
@@ -173,7 +178,7 @@ class ChunkStore:
         try:
             collection = self._client.get_collection(self.settings.collection, embedding_function=None)
         except Exception as exc:
-            raise StoreError(f"cannot read collection {self.settings.collection!r} at {self.location}: {exc}") from exc
+            raise StoreError(f"cannot read collection {self.settings.collection!r} at {self.shown_location}: {exc}") from exc
         return int((collection.metadata or {}).get(_GENERATION_KEY, 0))
 
     def bump_generation(self) -> int:
@@ -185,7 +190,7 @@ class ChunkStore:
             metadata[_GENERATION_KEY] = int(metadata.get(_GENERATION_KEY, 0)) + 1
             collection.modify(metadata=metadata)
         except Exception as exc:
-            raise StoreError(f"cannot record a change in {self.location}: {exc}") from exc
+            raise StoreError(f"cannot record a change in {self.shown_location}: {exc}") from exc
         return metadata[_GENERATION_KEY]
 
     @property
@@ -203,19 +208,19 @@ class ChunkStore:
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(f"cannot count chunks in {self.location}: {exc}") from exc
+            raise StoreError(f"cannot count chunks in {self.shown_location}: {exc}") from exc
 
     def ids(self) -> list[str]:
         try:
             return list(self._collection.get(include=[])["ids"])
         except Exception as exc:
-            raise StoreError(f"cannot list chunks in {self.location}: {exc}") from exc
+            raise StoreError(f"cannot list chunks in {self.shown_location}: {exc}") from exc
 
     def all_chunks(self) -> list[StoredChunk]:
         try:
             got = self._collection.get(include=["documents", "metadatas"])
         except Exception as exc:
-            raise StoreError(f"cannot read chunks from {self.location}: {exc}") from exc
+            raise StoreError(f"cannot read chunks from {self.shown_location}: {exc}") from exc
         return [
             StoredChunk(id=i, text=t or "", metadata=dict(m or {}))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -236,7 +241,7 @@ class ChunkStore:
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
-            raise StoreError(f"vector search failed in {self.location}: {exc}") from exc
+            raise StoreError(f"vector search failed in {self.shown_location}: {exc}") from exc
         out: list[tuple[Document, float]] = []
         for i, text, meta, dist in zip(
             got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True

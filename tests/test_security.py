@@ -1041,3 +1041,17 @@ def test_the_settings_repr_hides_the_api_key() -> None:
 
     settings = Settings(llm_api_key=API_KEY)
     assert API_KEY not in repr(settings) and API_KEY not in str(settings.model_dump())
+
+
+def test_a_password_in_the_chroma_url_is_not_shown(tmp_path: Path) -> None:
+    """A server that cannot be reached: the error names it, without the password in its URL."""
+    from knowledge.errors import StoreError
+    from knowledge.settings import Settings
+    from knowledge.store import ChunkStore
+
+    settings = Settings(data_dir=tmp_path, chroma_url="http://ana:hunter2-secret@127.0.0.1:9/")
+    store = ChunkStore(settings, embedder=None)  # type: ignore[arg-type] - it fails before embedding
+    with pytest.raises(StoreError) as info:
+        store.open()
+    assert "http://***@127.0.0.1:9/" in str(info.value) and "hunter2-secret" not in str(info.value)
+    assert "hunter2-secret" not in store.shown_location
