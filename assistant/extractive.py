@@ -160,9 +160,9 @@ class ExtractiveAnswerer:
         lang = request.language if request.language in ("fr", "en") else "fr"
         if request.kind == "scheme":
             from assistant.schemes import answer_schemes
-            from knowledge.schemes import SchemeCatalogue
+            from ingest.schemes import scheme_catalogue
 
-            schemes = answer_schemes(request, SchemeCatalogue(self.units.kb), self.units.kb, filters=request.filters)
+            schemes = answer_schemes(request, scheme_catalogue(self.units.kb), self.units.kb, filters=request.filters)
             if schemes is not None:
                 return schemes
         reading = self.score(self.read(request))

@@ -8,7 +8,7 @@ project is about (a decarbonation project puts the green-fund scheme first), and
 lists them, each field read from the cited spans. It returns None when no scheme
 applies, so that the usual answer (or abstention) follows.
 
->>> answer = answer_schemes(request, SchemeCatalogue(kb), kb)
+>>> answer = answer_schemes(request, scheme_catalogue(kb), kb)
 >>> print(answer.text)
 Dispositifs applicables à Issoudun (Centre-Val de Loire), les plus adaptés à votre projet (transition écologique) en premier :
 - Dispositif « territoires d'industrie en transition écologique » — pour : industriels dans les territoires d'industrie ; 3,9 M€ ; Centre-Val de Loire ; 2024–2027 [1][2][3]

@@ -24,13 +24,13 @@ def schemes(ctx: click.Context, region: str | None, as_json: bool) -> None:
     """List the support schemes (dispositifs) found in the ingested documents, with their sources."""
     from assistant.cli import TiaClickError, make_assistant
     from knowledge.regions import canonical_region
-    from knowledge.schemes import SchemeCatalogue
+    from ingest.schemes import scheme_catalogue
 
     if region is not None and canonical_region(region) is None:
         raise click.BadParameter(f"unknown region {region!r}", param_hint="--region")
     assistant = make_assistant(ctx)
     try:
-        found = SchemeCatalogue(assistant.kb).find(region=region)
+        found = scheme_catalogue(assistant.kb).find(region=region)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--region") from exc
     except TiaError as exc:

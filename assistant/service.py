@@ -202,10 +202,10 @@ class Assistant:
         return report
 
     def _documents_changed(self) -> None:
-        from knowledge.schemes import SchemeCatalogue
+        from ingest.schemes import scheme_catalogue
 
         self.units.refresh()
-        SchemeCatalogue(self.kb).rebuild()
+        scheme_catalogue(self.kb).rebuild()
 
     def ingest_bundled(self, progress: bool = False) -> IngestReport:
         return self.ingest([BUNDLED_CORPUS], progress=progress)

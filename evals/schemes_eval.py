@@ -87,14 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=HERE / "schemes.jsonl")
     args = parser.parse_args(argv)
     from assistant.service import Assistant
-    from knowledge.schemes import SchemeCatalogue
+    from ingest.schemes import scheme_catalogue
     from knowledge.settings import load_settings
 
     labelled = [json.loads(line) for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         service = Assistant(load_settings(data_dir=Path(tmp) / "data"))
         service.ingest([args.corpus])
-        schemes = SchemeCatalogue(service.kb).all()
+        schemes = scheme_catalogue(service.kb).all()
     rows = [{"source": s.source, "name": s.name, "amount": s.amount, "beneficiaries": s.beneficiaries} for s in schemes]
     print(json.dumps(score(rows, labelled), indent=1))
     return 0

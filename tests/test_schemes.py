@@ -27,6 +27,7 @@ from assistant.query import QueryBuilder
 from assistant.schemes import answer_schemes, place_region
 from assistant.schemes_cli import schemes as schemes_command
 from ingest.loaders import load_document
+from ingest.schemes import extract_schemes, scheme_catalogue
 from knowledge.base import KnowledgeBase
 from knowledge.docstore import StoredDocument
 from knowledge.errors import ConfigError
@@ -37,7 +38,6 @@ from knowledge.schemes import (
     Scheme,
     SchemeCatalogue,
     document_region,
-    extract_schemes,
     match_score,
     question_topics,
     rank_schemes,
@@ -76,7 +76,7 @@ def kb(corpus_dir: Path) -> KnowledgeBase:
 
 @pytest.fixture
 def catalogue(kb: KnowledgeBase) -> SchemeCatalogue:
-    cat = SchemeCatalogue(kb)
+    cat = scheme_catalogue(kb)
     cat.rebuild()
     return cat
 
@@ -223,19 +223,19 @@ def test_find_by_topic(catalogue: SchemeCatalogue) -> None:
 
 def test_catalogue_is_saved_and_reloaded(tmp_path: Path) -> None:
     kb = _kb(tmp_path / "data", [CORPUS / CVL_DOC, CORPUS / "001_27738308ae8cf9a0.txt"])
-    built = SchemeCatalogue(kb).rebuild()
+    built = scheme_catalogue(kb).rebuild()
     path = tmp_path / "data" / CATALOGUE_FILE
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert len(saved["schemes"]) == len(built)
     assert not list((tmp_path / "data").glob(".schemes-*")), "no temporary file left behind"
-    reloaded = SchemeCatalogue(KnowledgeBase(Settings(data_dir=tmp_path / "data"))).all()
+    reloaded = scheme_catalogue(KnowledgeBase(Settings(data_dir=tmp_path / "data"))).all()
     assert reloaded == built
     assert [Scheme.from_dict(s.to_dict()) for s in built] == built
 
 
 def test_catalogue_follows_the_documents(tmp_path: Path) -> None:
     kb = _kb(tmp_path / "data", [CORPUS / CVL_DOC, CORPUS / "001_27738308ae8cf9a0.txt"])
-    catalogue = SchemeCatalogue(kb)
+    catalogue = scheme_catalogue(kb)
     assert any(GREEN in s.name for s in catalogue.all())  # built on first use
     cvl = kb.documents.by_source(str((CORPUS / CVL_DOC).resolve()))
     assert cvl is not None
@@ -415,7 +415,7 @@ def test_question_topics() -> None:
 
 def test_no_catalogue_no_answer(tmp_path: Path) -> None:
     kb = KnowledgeBase(Settings(data_dir=tmp_path / "empty"))
-    assert answer_schemes(_request("Quelles aides à Issoudun ?"), SchemeCatalogue(kb), kb) is None
+    assert answer_schemes(_request("Quelles aides à Issoudun ?"), scheme_catalogue(kb), kb) is None
 
 
 # -- tia schemes ------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def test_tia_schemes_subprocess(corpus_dir: Path) -> None:
 def test_catalogue_after_real_ingest_and_remove(fresh_assistant) -> None:  # noqa: ANN001 - conftest fixture
     report = fresh_assistant.ingest([CORPUS / CVL_DOC, CORPUS / "001_27738308ae8cf9a0.txt"])
     assert report.ok and report.counts["added"] == 2
-    catalogue = SchemeCatalogue(fresh_assistant.kb)
+    catalogue = scheme_catalogue(fresh_assistant.kb)
     built = catalogue.rebuild()
     green = _green(built)
     doc = fresh_assistant.document(green.doc_id)
