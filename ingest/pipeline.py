@@ -120,10 +120,11 @@ class Ingestor:
             bar = tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr, leave=False)
         changed = False
         with self.kb.write_lock:
+            stored = {d.doc_id: d for d in self.kb.documents.all()}  # read once: not once a file
             for path in files:
                 if bar is not None:
                     bar.set_postfix_str(path.name[:40])
-                result = self._ingest_one(path)
+                result = self._ingest_one(path, stored)
                 changed |= result.status in ("added", "replaced")
                 report.files.append(result)
                 if bar is not None:
@@ -134,17 +135,16 @@ class Ingestor:
                 self.kb.changed()
         return report
 
-    def _ingest_one(self, path: Path) -> FileResult:
+    def _ingest_one(self, path: Path, stored: dict[str, StoredDocument]) -> FileResult:
+        """One file; `stored` (doc id -> document) is kept up to date with what it writes."""
         name = str(path)
         try:
             doc = load_document(path)  # raises IngestError for missing, unsupported or bad files
             chunks = chunk_document(doc)
             meta = doc.metadata
-            previous = self.kb.documents.by_source(meta.source)
-            duplicate = next(
-                (d for d in self.kb.documents.all() if d.doc_id == meta.doc_id and d.source != meta.source),
-                None,
-            )
+            previous = next((d for d in stored.values() if d.source == meta.source), None)
+            duplicate = stored.get(meta.doc_id)
+            duplicate = duplicate if duplicate is not None and duplicate.source != meta.source else None
             if duplicate is not None:
                 return FileResult(name, "unchanged", 0, f"same content as {duplicate.source}; not stored twice", meta.doc_id)
             result = lc_index(
@@ -157,9 +157,12 @@ class Ingestor:
             )
             if result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None:
                 return FileResult(name, "unchanged", previous.chunks, None, meta.doc_id)
-            self.kb.documents.put(doc.to_stored(chunks=len(chunks)))
+            stored_doc = doc.to_stored(chunks=len(chunks))
+            self.kb.documents.put(stored_doc)
+            stored[stored_doc.doc_id] = stored_doc
             if previous is not None and previous.doc_id != meta.doc_id:
                 self.kb.documents.delete(previous.doc_id)
+                stored.pop(previous.doc_id, None)
                 return FileResult(name, "replaced", len(chunks), None, meta.doc_id)
             return FileResult(name, "added" if previous is None else "replaced", len(chunks), None, meta.doc_id)
         except IngestError as exc:

