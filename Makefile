@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 QUESTION ?= Combien de territoires d'industrie compte le Grand Est ?
 
-.PHONY: install run ask test test-fast eval-gate eval-heldout eval-unseen reader chromium bench clean
+.PHONY: install run ask test test-fast eval-gate eval-heldout eval-unseen reader schemes-model chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,10 @@ eval-unseen: install
 # Refit the extractive reader (assistant/reader.json) on the training sets, with the leave-one-set-out table.
 reader: install
 	$(BIN)/python -m evals.reader
+
+# Refit the scheme-name model (ingest/scheme_names.json) on the labelled schemes, with its leave-one-set-out table.
+schemes-model: install
+	$(BIN)/python -m evals.scheme_model
 
 # The quick loop: no real-model, server or browser tests.
 test-fast: install

@@ -2,7 +2,8 @@
 hand-labelled list of `evals/unseen/schemes.jsonl`.
 
 A catalogue scheme matches a labelled one of the same document when their names (or an alias)
-contain one another once folded. Precision and recall are reported for the names, and for the
+contain one another once folded; a scheme the catalogue keeps once for several documents
+(`also`) counts for each of them. Precision and recall are reported for the names, and for the
 amounts and eligibility of the matched schemes (a labelled amount or eligibility span is
 found when the catalogue's field contains it, or it contains the field, folded).
 
@@ -95,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         service = Assistant(load_settings(data_dir=Path(tmp) / "data"))
         service.ingest([args.corpus])
         schemes = scheme_catalogue(service.kb).all()
-    rows = [{"source": s.source, "name": s.name, "amount": s.amount, "beneficiaries": s.beneficiaries} for s in schemes]
+    # A scheme reported by several documents is kept once, with the others in `also`: it counts for each.
+    rows = [
+        {"source": source, "name": s.name, "amount": s.amount, "beneficiaries": s.beneficiaries}
+        for s in schemes
+        for source in (s.source, *(a["source"] for a in s.also))
+    ]
     print(json.dumps(score(rows, labelled), indent=1))
     return 0
 

@@ -495,11 +495,67 @@ def find_purpose(description: str) -> str | None:
     return m.group(1).strip(" ,") if m else None
 
 
+# What a named scheme's text says it gives, and to whom (read in its block: from its name to the end
+# of its paragraph or the next name).
+_BLOCK_AMOUNT = re.compile(
+    r"(?:(?:jusqu'à|plus de|près de|environ|up to) )?(?:€\s?\d[\d,.]*(?:\s?(?:million|billion))?|"
+    r"\d+(?:[ .\u202f\u00a0]\d{3})*(?:[,.]\d+)?\s?(?:%|M€|Md€|k€|€|millions? d'euros|milliards? d'euros|"
+    r"millions?|milliards?|euros|EUR(?: \d+ million)?))(?![\w€])",
+    re.IGNORECASE,
+)
+_BLOCK_WHO = re.compile(
+    r"(?:\b(?:Bénéficiaires?|Public(?: visé| cible)?|Éligibilité|Pour qui \?|Qui peut (?:en )?bénéficier \?)\s*:?\s*|"
+    r"\b(?:destinée?s? aux?|réservée?s? aux?|ouverte?s? aux?|s'adresse aux?|accessible aux?|éligibles? :?|"
+    r"peuvent en bénéficier :?)\s+)"
+    r"(?P<who>[^.;\n?]{4,160})",
+    re.IGNORECASE,
+)
+_BLOCK_LEN = 700
+
+
+def _named_schemes(doc: StoredDocument, taken: Sequence[tuple[int, int, str]]) -> list[_Draft]:
+    """Schemes whose names the fitted model finds (`ingest.scheme_names`) and the rules missed."""
+    from ingest.scheme_names import find_names, is_support_noun
+    from knowledge.schemes import name_key
+
+    text = doc.text
+    found = find_names(text, doc.title)
+    keys = [name_key(name) for _, _, name in taken]
+    drafts = []
+    for i, (c, _p) in enumerate(found):
+        name = " ".join(text[c.start : c.end].split())
+        key = name_key(name)
+        if any(c.start < b and a < c.end for a, b, _ in taken) or any(key and (key <= k or k <= key) for k in keys if k):
+            continue
+        end = text.find("\n\n", c.end)
+        end = min(len(text) if end < 0 else end, c.start + _BLOCK_LEN)
+        if i + 1 < len(found):
+            end = min(end, max(found[i + 1][0].start, c.end))
+        block = text[c.end : end]
+        amounts = list(dict.fromkeys(m.group(0).strip() for m in _BLOCK_AMOUNT.finditer(block)))[:4]
+        who = _BLOCK_WHO.search(block)
+        if not (amounts or who or is_support_noun(name.split()[0])):
+            continue  # a name with nothing it gives, to nobody, and no support noun: nothing to offer an industrialist
+        drafts.append(
+            _Draft(
+                name=_capitalise(name),
+                start=c.start,
+                end=len(text[:end].rstrip()),
+                amount="; ".join(amounts) or None,
+                beneficiaries=who.group("who").strip(" ,:") if who else None,
+            )
+        )
+    return drafts
+
+
 def extract_schemes(doc: StoredDocument) -> list[Scheme]:
-    """The schemes one document describes, in document order. Deterministic; no model."""
+    """The schemes one document describes, in document order: the rules' first, then the names the
+    fitted model finds that the rules missed. Deterministic."""
     segments = _segments(doc.text)
     drafts, used = _list_schemes(segments)
     drafts += _sentence_schemes(segments, used)
+    taken = [(d.start, d.end, d.name) for d, _ in drafts]
+    drafts += [(d, None) for d in _named_schemes(doc, taken)]
     drafts.sort(key=lambda ds: ds[0].start)
     region = document_region(doc)
     schemes = []
