@@ -56,6 +56,8 @@ EVAL_GATE_UNSEEN ?= --fail-under fact_recall=0.37 --fail-under all_facts=0.31 --
 EVAL_GATE_FROZEN_UNSEEN ?= --fail-under fact_recall=0.36 --fail-under all_facts=0.26 --fail-under citation_hit=0.73 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=459 --fail-over length_max=1218 --fail-over latency_total_p95=300
 EVAL_GATE_FROZEN2_UNSEEN ?= --fail-under fact_recall=0.38 --fail-under all_facts=0.17 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=437 --fail-over length_max=1200 --fail-over latency_total_p95=300
 EVAL_GATE_FROZEN3 ?= --fail-under fact_recall=0.73 --fail-under all_facts=0.65 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.14 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN4 ?= --fail-under fact_recall=0.62 --fail-under all_facts=0.57 --fail-under citation_hit=0.7 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.13 --fail-over length_median=300 --fail-over length_max=1200 --fail-over latency_total_p95=300
+EVAL_GATE_FROZEN4_UNSEEN ?= --fail-under fact_recall=0.46 --fail-under all_facts=0.44 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=417 --fail-over length_max=1225 --fail-over latency_total_p95=300
 EVAL_GATE_FROZEN3_UNSEEN ?= --fail-under fact_recall=0.42 --fail-under all_facts=0.3 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=427 --fail-over length_max=1200 --fail-over latency_total_p95=300
 
 test: install chromium
@@ -63,8 +65,8 @@ test: install chromium
 	$(MAKE) --no-print-directory eval-gate
 
 export $(filter EVAL_GATE_%,$(.VARIABLES))
-BUNDLED_SETS := dev dev2 dev3 blind4 blind5 blind6 heldout frozen frozen2 frozen3
-UNSEEN_SETS := unseen frozen_unseen frozen2_unseen frozen3_unseen
+BUNDLED_SETS := dev dev2 dev3 blind4 blind5 blind6 heldout frozen frozen2 frozen3 frozen4
+UNSEEN_SETS := unseen frozen_unseen frozen2_unseen frozen3_unseen frozen4_unseen
 
 eval-gate: install
 	@tmp=$$(mktemp -d) && status=0 && \
