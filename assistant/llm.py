@@ -38,7 +38,7 @@ from assistant.checker import (
 )
 from knowledge.errors import AnswerError, ConfigError, TiaError
 from knowledge.lexical import fold
-from knowledge.settings import Settings
+from knowledge.settings import Settings, shown_url
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -102,19 +102,7 @@ class LLMUnavailableError(AnswerError):
         super().__init__(f"LLM endpoint {endpoint} {reason}")
 
 
-def redact_url(url: str) -> str:
-    """The URL as it may be shown: a user name and password in it become '***'.
-
-    >>> redact_url("https://ana:s3cret@llm.example.org/v1")
-    'https://***@llm.example.org/v1'
-    """
-    try:
-        parsed = urlparse(url)
-    except ValueError:
-        return "(invalid URL)"
-    if "@" not in parsed.netloc:
-        return url
-    return parsed._replace(netloc="***@" + parsed.netloc.rsplit("@", 1)[1]).geturl()
+redact_url = shown_url  # the URL as it may be shown: "https://ana:pw@host" -> "https://***@host"
 
 
 def secret_value(value: Any) -> str | None:

@@ -165,8 +165,9 @@ class BasicAuthMiddleware:
     Wrong or malformed credentials count as failed logins of the client address
     (`LoginLimiter`); a request without any credentials does not (a browser's first
     request has none). An address over the limit gets 429 with Retry-After, whatever
-    it sends. The address is the TCP peer's: behind a reverse proxy every client
-    shares the proxy's address (X-Forwarded-For is not trusted)."""
+    it sends. The address is the client's as uvicorn gives it: the TCP peer's, or the
+    X-Forwarded-For of a trusted proxy (127.0.0.1 unless FORWARDED_ALLOW_IPS says
+    otherwise); behind a proxy that does not send it, every client shares its address."""
 
     def __init__(self, app: Any, users: Credentials, limiter: LoginLimiter | None = None) -> None:
         self.app = app
