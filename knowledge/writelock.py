@@ -11,8 +11,8 @@ Within one process there is one lock per data directory, however many `Knowledge
 objects open it; it is re-entrant, and threads (the UI's upload and remove handlers run in
 worker threads) queue behind each other: the OS lock is taken on the outermost acquire only.
 
-Network file systems do not always honour `flock`: give each machine its own data directory
-(see README, "A knowledge base for a team").
+Network file systems do not always honour `flock`: keep the data directory on a local disk
+(README, "A knowledge base for a team": the processes sharing one run on one machine).
 """
 
 from __future__ import annotations
