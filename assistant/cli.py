@@ -99,8 +99,14 @@ def _fail(exc: TiaError) -> None:
 @click.option("--bundled", is_flag=True, help="Ingest the bundled Territoires d'industrie corpus.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 @click.option("--device", help=DEVICE_HELP + " Overrides tia --device / TIA_DEVICE.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Processes reading and chunking files in parallel (PDF parsing); embedding stays in one.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: bool, device: str | None) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: bool, device: str | None, workers: int
+) -> None:
     """Ingest files or folders (txt, md, html, pdf). Re-ingesting unchanged files does nothing."""
     from knowledge.base import BUNDLED_CORPUS
 
@@ -109,7 +115,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], bundled: bool, quiet: boo
         raise click.UsageError("give files or folders to ingest, or --bundled")
     assistant = make_assistant(ctx)
     try:
-        report = assistant.ingest(targets, progress=not quiet and sys.stderr.isatty())
+        report = assistant.ingest(targets, progress=not quiet and sys.stderr.isatty(), workers=workers)
     except TiaError as exc:
         _fail(exc)
     for f in report.files:

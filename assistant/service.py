@@ -196,8 +196,8 @@ class Assistant:
             yield piece
 
     # -- documents -------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
-        report = self.ingestor.ingest(paths, progress=progress)
+    def ingest(self, paths: Sequence[str | Path], progress: bool = False, workers: int = 1) -> IngestReport:
+        report = self.ingestor.ingest(paths, progress=progress, workers=workers)
         self._documents_changed()
         return report
 

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from langchain_core.documents import Document
 from langchain_core.indexing import index as lc_index
 
 from ingest.chunking import chunk_document
+from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_EXTENSIONS, load_document, shown_path
 from knowledge.base import KnowledgeBase
 from knowledge.docstore import StoredDocument
-from knowledge.errors import IngestError, NotFoundError, TiaError
+from knowledge.errors import ConfigError, IngestError, NotFoundError, TiaError
 
-__all__ = ["FileResult", "IngestReport", "Ingestor", "expand_paths"]
+__all__ = ["FileResult", "IngestReport", "Ingestor", "expand_paths", "parse_file"]
 
 Status = Literal["added", "unchanged", "replaced", "failed"]
 
@@ -98,6 +101,32 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None)
     return unique
 
 
+Parsed = tuple[LoadedDocument, list[Document]] | IngestError  # a file read and chunked, or why not
+
+
+def parse_file(path: Path) -> tuple[LoadedDocument, list[Document]] | IngestError:
+    """Read and chunk one file, or the error saying why not (returned: it may cross processes)."""
+    try:
+        doc = load_document(path)  # raises IngestError for missing, unsupported or bad files
+        return doc, chunk_document(doc)
+    except IngestError as exc:
+        return exc
+
+
+@contextmanager
+def _parsed(files: Sequence[Path], workers: int) -> Iterator[Iterator[Parsed]]:
+    """The files read and chunked, in order: here, or ahead of use in `workers` processes."""
+    if workers == 1 or len(files) < 2:
+        yield (parse_file(p) for p in files)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawned, not forked: this process may hold the model's and Chroma's threads and locks
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.map(parse_file, files, chunksize=1)
+
+
 class Ingestor:
     """Ingests files into a `KnowledgeBase`.
 
@@ -109,7 +138,11 @@ class Ingestor:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
 
-    def ingest(self, paths: Sequence[str | Path], *, progress: bool = False) -> IngestReport:
+    def ingest(self, paths: Sequence[str | Path], *, progress: bool = False, workers: int = 1) -> IngestReport:
+        """`workers` > 1 reads and chunks the files in that many processes (parsing PDFs is
+        CPU work); embedding and storing stay in this process, one file after the other, in order."""
+        if workers < 1:
+            raise ConfigError(f"--workers: expected 1 or more, got {workers}")
         unreadable: list[Path] = []
         files = expand_paths(paths, unreadable)
         report = IngestReport(skipped=[shown_path(p) for p in unreadable])  # printable, one line each
@@ -119,12 +152,12 @@ class Ingestor:
 
             bar = tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr, leave=False)
         changed = False
-        with self.kb.write_lock:
+        with self.kb.write_lock, _parsed(files, workers) as parsed:
             stored = {d.doc_id: d for d in self.kb.documents.all()}  # read once: not once a file
-            for path in files:
+            for path, read in zip(files, parsed, strict=True):
                 if bar is not None:
                     bar.set_postfix_str(path.name[:40])
-                result = self._ingest_one(path, stored)
+                result = self._ingest_one(path, stored, read)
                 changed |= result.status in ("added", "replaced")
                 report.files.append(result)
                 if bar is not None:
@@ -135,12 +168,14 @@ class Ingestor:
                 self.kb.changed()
         return report
 
-    def _ingest_one(self, path: Path, stored: dict[str, StoredDocument]) -> FileResult:
-        """One file; `stored` (doc id -> document) is kept up to date with what it writes."""
+    def _ingest_one(self, path: Path, stored: dict[str, StoredDocument], read: Parsed) -> FileResult:
+        """One file, read and chunked (or the error that stopped it); `stored` (doc id ->
+        document) is kept up to date with what it writes."""
         name = str(path)
         try:
-            doc = load_document(path)  # raises IngestError for missing, unsupported or bad files
-            chunks = chunk_document(doc)
+            if isinstance(read, IngestError):
+                raise read
+            doc, chunks = read
             meta = doc.metadata
             previous = next((d for d in stored.values() if d.source == meta.source), None)
             duplicate = stored.get(meta.doc_id)

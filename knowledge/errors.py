@@ -42,6 +42,9 @@ class IngestError(TiaError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickled across `tia ingest --workers` processes
+        return type(self), (self.path, self.reason)
+
 
 class UnsupportedFormatError(IngestError):
     """The file's extension is not one tia can read."""

@@ -119,3 +119,34 @@ def test_tia_ingest_names_each_skipped_file(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr  # nothing failed: a skipped file is reported, not an error
     assert f"skipped: {folder / 'rapport.docx'} (unsupported type .docx; tia reads" in out.stderr
     assert "0 added, 0 unchanged, 0 replaced, 0 failed, 1 skipped (unsupported type)" in out.stdout
+
+
+@pytest.mark.slow
+def test_tia_ingest_with_workers_stores_what_one_process_stores(tmp_path: Path) -> None:
+    """`--workers 2` reads and chunks in two spawned processes; the store, the report and the
+    errors are the same as with one."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from knowledge.base import KnowledgeBase
+    from knowledge.settings import Settings
+
+    folder = tmp_path / "drop"
+    shutil.copytree(CORPUS, folder)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<<")  # truncated: fails by name in a worker too
+    results = {}
+    for workers in ("1", "2"):
+        data = tmp_path / f"data{workers}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIA_")} | {"TIA_DATA_DIR": str(data)}
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant", "ingest", "--workers", workers, str(folder)],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+        assert out.returncode == 1, out.stderr  # the broken file failed
+        assert "5 added, 0 unchanged, 0 replaced, 1 failed" in out.stdout
+        assert f"failed: {folder / 'broken.pdf'}: PDF is corrupt or truncated" in out.stderr, out.stderr
+        kb = KnowledgeBase(Settings(data_dir=data))
+        results[workers] = sorted((c.id, c.text) for c in kb.store.all_chunks())
+    assert results["1"] == results["2"] and len(results["1"]) > 5
