@@ -120,11 +120,23 @@ def _parsed(files: Sequence[Path], workers: int) -> Iterator[Iterator[Parsed]]:
         yield (parse_file(p) for p in files)
         return
     import multiprocessing
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     # spawned, not forked: this process may hold the model's and Chroma's threads and locks
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool.map(parse_file, files, chunksize=1)
+
+        def in_order() -> Iterator[Parsed]:
+            # A few files ahead of the one being stored, not all of them: parsed documents wait in memory.
+            queue = iter(files)
+            pending = deque(pool.submit(parse_file, p) for _, p in zip(range(2 * workers), queue, strict=False))
+            while pending:
+                done = pending.popleft().result()
+                if (following := next(queue, None)) is not None:
+                    pending.append(pool.submit(parse_file, following))
+                yield done
+
+        yield in_order()
 
 
 class Ingestor:
