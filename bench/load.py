@@ -20,7 +20,6 @@ import datetime
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,60 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-CALL_TIMEOUT = 120.0  # seconds, for every call: a hang is an error, not a stuck benchmark
-# The conversations of tests/test_load.py: three turns, the later ones follow-ups.
-CONVERSATIONS: tuple[tuple[str, str, str], ...] = (
-    ("Combien de territoires d'industrie compte le Grand Est ?", "Et en Centre-Val de Loire ?", "Lesquels sont lauréats de la phase 2 ?"),
-    ("Quand le programme Territoires d'industrie a-t-il été lancé ?", "Et combien de territoires compte-t-il ?", "Qui le pilote ?"),
-    ("Parle-moi de l'aide aux territoires les plus fragiles.", "Combien sont concernés ?", "Et quelle ministre l'a annoncée ?"),
-    ("Combien de projets avaient été recensés dans les territoires en septembre 2019 ?", "Et combien bénéficient déjà d'un engagement de l'État ?", "Pour quel montant ?"),
-    ("Which CVL laureate includes Châteauroux?", "What did that territory set up during phase 1?", "And in phase 2?"),
-    ("How much money had already been committed to the programme by September 2019?", "And how much of that came from the Banque des Territoires?", "How much will it invest each year?"),
-    ("Quels sont les quatre axes de la phase 2 ?", "Et quand a-t-elle été lancée ?", "Qui l'a annoncée ?"),
-    ("Qui représentait Régions de France à la première assemblée générale ?", "Et quelle commission co-préside-t-elle ?", "Où s'est tenue la deuxième assemblée générale ?"),
-    ("Quelle région a signé un contrat pour chacun de ses territoires en septembre 2019 ?", "Et en Bretagne ?", "Combien de projets y ont été recensés ?"),
-    ("Je dirige une usine à Issoudun : quelles aides pour un projet de décarbonation ?", "Et combien pour le Centre-Val de Loire ?", "What is the capital of Australia?"),
-)  # fmt: skip
+# The workload of tests/test_load.py, shared with it: the conversations, one user's connection.
+sys.path.insert(0, str(ROOT / "tests"))
+from ui_helpers import CALL_TIMEOUT, CONVERSATIONS, Asker, free_port  # noqa: E402
+
 ROUTES = {"gradio": "Gradio `/ask`", "api": "`POST /api/ask`"}
 
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Asker:
-    """One user's connection: a gradio_client `Client` (its own session) or an httpx client."""
-
-    def __init__(self, route: str, url: str) -> None:
-        self.route = route
-        if route == "gradio":
-            from gradio_client import Client
-
-            self.client: Any = Client(
-                url, verbose=False, download_files=False, analytics_enabled=False, httpx_kwargs={"timeout": CALL_TIMEOUT}
-            )
-        else:
-            import httpx
-
-            self.client = httpx.Client(base_url=url, timeout=CALL_TIMEOUT)
-
-    def ask(self, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
-        if self.route == "gradio":
-            return dict(self.client.submit(question, history, api_name="/ask").result(timeout=CALL_TIMEOUT))
-        response = self.client.post("api/ask", json={"question": question, "history": history})
-        if response.status_code != 200:
-            raise RuntimeError(f"/api/ask answered {response.status_code}: {response.text[:300]}")
-        return dict(response.json())
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def essentials(answer: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ hang fails the test instead of blocking CI.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,33 +24,12 @@ from typing import Any
 import pytest
 
 pytest.register_assert_rewrite("ui_helpers")
-from ui_helpers import LiveServer, free_port, same_answer  # noqa: E402
+from ui_helpers import CONVERSATIONS, ROUTES, Asker, LiveServer, same_answer, served_copy  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
-CALL_TIMEOUT = 120.0  # seconds, for every single call (connect, answer, gradio job)
 WAIT_TIMEOUT = 120.0  # seconds, for a thread waiting on another one
 
-# Three turns each; the later turns are follow-ups that only make sense with the history
-# ("Et en Centre-Val de Loire ?"). Each conversation is held twice at the same time: once
-# through /ask, once through /api/ask. Chosen so that the document ingested below changes no
-# answer's text or citations (checked by the test, sequentially, after the ingest): any new
-# document moves the reader's scores (its term statistics cover every stored sentence) and can
-# move the retrieved passages, and "Et par qui ?" after the launch question did change its
-# answer (Business France, then the Premier ministre), so it is not asked.
-CONVERSATIONS: tuple[tuple[str, str, str], ...] = (
-    ("Combien de territoires d'industrie compte le Grand Est ?", "Et en Centre-Val de Loire ?", "Lesquels sont lauréats de la phase 2 ?"),
-    ("Quand le programme Territoires d'industrie a-t-il été lancé ?", "Et combien de territoires compte-t-il ?", "Qui le pilote ?"),
-    ("Parle-moi de l'aide aux territoires les plus fragiles.", "Combien sont concernés ?", "Et quelle ministre l'a annoncée ?"),
-    ("Combien de projets avaient été recensés dans les territoires en septembre 2019 ?", "Et combien bénéficient déjà d'un engagement de l'État ?", "Pour quel montant ?"),
-    ("Which CVL laureate includes Châteauroux?", "What did that territory set up during phase 1?", "And in phase 2?"),
-    ("How much money had already been committed to the programme by September 2019?", "And how much of that came from the Banque des Territoires?", "How much will it invest each year?"),
-    ("Quels sont les quatre axes de la phase 2 ?", "Et quand a-t-elle été lancée ?", "Qui l'a annoncée ?"),
-    ("Qui représentait Régions de France à la première assemblée générale ?", "Et quelle commission co-préside-t-elle ?", "Où s'est tenue la deuxième assemblée générale ?"),
-    ("Quelle région a signé un contrat pour chacun de ses territoires en septembre 2019 ?", "Et en Bretagne ?", "Combien de projets y ont été recensés ?"),
-    ("Je dirige une usine à Issoudun : quelles aides pour un projet de décarbonation ?", "Et combien pour le Centre-Val de Loire ?", "What is the capital of Australia?"),
-)  # fmt: skip
-ROUTES = ("gradio", "api")
 
 # The document ingested during the second load: another topic altogether (beekeeping), so that
 # it cannot be the answer to a question about Territoires d'industrie.
@@ -103,65 +81,8 @@ HONEY = "Comment récolte-t-on le miel ?"
 def server(tmp_path: Path, corpus_data_dir: Path, e5: Any) -> Iterator[LiveServer]:
     """A tia server of its own (API + Gradio page, the default 4 answers at once on the Gradio
     queue) over a fresh copy of the ingested corpus: the ingest below changes nobody else's."""
-    import httpx
-    import uvicorn
-
-    from assistant.service import Assistant
-    from knowledge.settings import Settings
-    from ui.server import create_app
-
-    data_dir = tmp_path / "server-data"
-    shutil.copytree(corpus_data_dir, data_dir)
-    assistant = Assistant(Settings(data_dir=data_dir), embedder=e5)
-    assistant.warm_up()
-    config = uvicorn.Config(
-        create_app(assistant), host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=2
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="tia-load-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{config.port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "api/status", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert thread.is_alive() and time.monotonic() < deadline, "the tia server did not start"
-        time.sleep(0.2)
-    yield LiveServer(url=url, data_dir=data_dir, assistant=assistant)
-    uv.should_exit = True
-    thread.join(timeout=15)
-
-
-class Asker:
-    """One user's connection: a gradio_client `Client` (its own session) or an httpx client."""
-
-    def __init__(self, route: str, url: str) -> None:
-        self.route = route
-        if route == "gradio":
-            from gradio_client import Client
-
-            self._client: Any = Client(
-                url, verbose=False, download_files=False, analytics_enabled=False, httpx_kwargs={"timeout": CALL_TIMEOUT}
-            )
-        else:
-            import httpx
-
-            self._client = httpx.Client(base_url=url, timeout=CALL_TIMEOUT)
-
-    def ask(self, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
-        if self.route == "gradio":
-            job = self._client.submit(question, history, api_name="/ask")
-            return dict(job.result(timeout=CALL_TIMEOUT))
-        response = self._client.post("api/ask", json={"question": question, "history": history})
-        if response.status_code != 200:
-            raise RuntimeError(f"/api/ask answered {response.status_code}: {response.text[:500]}")
-        return dict(response.json())
-
-    def close(self) -> None:
-        self._client.close()
+    with served_copy(corpus_data_dir, tmp_path / "server-data", e5, "tia-load-server") as live:
+        yield live
 
 
 def essentials(answer: dict[str, Any]) -> dict[str, Any]:

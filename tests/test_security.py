@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html.parser import HTMLParser
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +33,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, _Handler
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ui_helpers import free_port, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = [("ana", "s3cret-ana"), ("bea", "pässwörd-bea"), ("cyril", "pw-cyril")]
@@ -43,14 +43,6 @@ ANA = USERS[0]
 def basic(raw: bytes | str) -> str:
     raw = raw.encode() if isinstance(raw, str) else raw
     return "Basic " + base64.b64encode(raw).decode()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Clock:
@@ -76,34 +68,6 @@ def make_app(assistant: Any, *, limiter: Any = None, auth: Any = USERS, **option
     if limiter is None:  # the route sweeps send hundreds of wrong logins: no limit there
         limiter = LoginLimiter(max_failures=1_000_000)
     return create_app(assistant, auth=auth, login_limiter=limiter, **options)
-
-
-@contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """uvicorn serving `app` on 127.0.0.1 (a free port); yields the base URL (ends with /)."""
-    import httpx
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
-    )
-    thread = threading.Thread(target=server.run, name="tia-security-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url + "v1/models", timeout=2)
-            break
-        except httpx.TransportError:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 # -- the routes, enumerated from the app itself ------------------------------------------
@@ -574,7 +538,7 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory, e5: Any) -> Iterator
     base = tmp_path_factory.mktemp("upload-server")
     assistant = empty_assistant(base, e5)
     app = make_app(assistant, limit_mb=1)
-    with serve_in_thread(app) as url:
+    with serve_in_thread(app, ready=("v1/models",), name="tia-security-server") as url:
         yield url, assistant, base / "data", app
 
 
