@@ -31,10 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest.scheme_names import find_names, is_support_noun
 from knowledge.docstore import StoredDocument
 from knowledge.regions import fold
 from knowledge.schemes import YEAR as _YEAR
-from knowledge.schemes import Scheme, SchemeCatalogue, document_region, phase_numbers, scheme_topics
+from knowledge.schemes import Scheme, SchemeCatalogue, document_region, name_key, phase_numbers, scheme_topics
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
@@ -515,9 +516,6 @@ _BLOCK_LEN = 700
 
 def _named_schemes(doc: StoredDocument, taken: Sequence[tuple[int, int, str]]) -> list[_Draft]:
     """Schemes whose names the fitted model finds (`ingest.scheme_names`) and the rules missed."""
-    from ingest.scheme_names import find_names, is_support_noun
-    from knowledge.schemes import name_key
-
     text = doc.text
     found = find_names(text, doc.title)
     keys = [name_key(name) for _, _, name in taken]
