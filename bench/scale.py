@@ -26,6 +26,7 @@ HybridRetriever (bench/ensemble.py). `--recall`: HNSW against exact search.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import gc
 import json
@@ -112,7 +113,13 @@ def main() -> None:
     parser.add_argument("--bulk", action="store_true",
                         help="load the store directly (docstore + one Chroma add per 5000 chunks + BM25), not through Ingestor")
     parser.add_argument("--no-answers", action="store_true", help="skip UnitIndex, the catalogue and the answer loop")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the data directory here")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the run (generated corpus/ and data/) in this new directory, for --reuse")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="a directory kept by --keep: skip generation and ingest, measure re-ingest, caches and answers")
+    parser.add_argument("--server", action="store_true",
+                        help="store in a `chroma run` server (TIA_CHROMA_URL) started by the benchmark; with --reuse it "
+                             "serves the kept store's Chroma directory")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -128,13 +135,33 @@ def main() -> None:
     label = {"fresh": "real e5 vectors", "cached": "real e5 vectors (cached)", "approx": "APPROX vectors"}[args.embed]
     rows: list[tuple[str, str]] = []
     out: dict[str, object] = {"command": command, "chunks_target": args.chunks, "embed": args.embed}
-    tmp = Path(tempfile.mkdtemp(prefix="tia-scale-"))
+    if args.keep and args.keep.exists():
+        parser.error(f"--keep {args.keep}: already exists")
+    if args.reuse and not (args.reuse / "data").is_dir():
+        parser.error(f"--reuse {args.reuse}: no data/ directory (kept by --keep)")
+    tmp = args.reuse or Path(tempfile.mkdtemp(prefix="tia-scale-", dir=args.keep.parent if args.keep else None))
+    stack = contextlib.ExitStack()
     try:
         corpus_dir = tmp / "corpus"
-        info, dt = timed(lambda: gen.generate(corpus_dir, args.chunks))
+        if args.reuse:
+            info = json.loads((tmp / "corpus.json").read_text())
+            rows.append(("corpus", f"{info['chunks']} chunks, {info['synth_docs']} synthetic + {info['bundled_docs']} "
+                                   f"bundled docs (reused from {args.reuse})"))
+        else:
+            info, dt = timed(lambda: gen.generate(corpus_dir, args.chunks))
+            (tmp / "corpus.json").write_text(json.dumps(info))
+            rows.append(("corpus", f"{info['chunks']} chunks, {info['synth_docs']} synthetic + {info['bundled_docs']} bundled docs (generated in {dt:.1f} s)"))
         n_chunks = info["chunks"]
-        rows.append(("corpus", f"{n_chunks} chunks, {info['synth_docs']} synthetic + {info['bundled_docs']} bundled docs (generated in {dt:.1f} s)"))
         out["corpus"] = info
+        server = None
+        if args.server:
+            from chroma_server import chroma_server
+
+            chroma_path = tmp / "data" / "chroma" if args.reuse else tmp / "chroma-server"
+            server = stack.enter_context(chroma_server(chroma_path, tmp / "chroma-server.log"))
+            rows.append(("store", f"`chroma run --path {chroma_path.relative_to(tmp)}` on 127.0.0.1 (TIA_CHROMA_URL)"))
+        else:
+            rows.append(("store", "embedded Chroma (PersistentClient)"))
 
         embedder = BenchEmbedder({"fresh": "nocache", "cached": "real", "approx": "approx"}[args.embed])
         embedder.real.embed_query("warm up")  # the model loads here, not in the ingest timings
@@ -156,7 +183,7 @@ def main() -> None:
                          f"{statistics.mean(map(len, texts)):.0f} chars avg, one call)", f"{rate:.2f} chunks/s ({dt:.1f} s)"))
 
         data = tmp / "data"
-        assistant = Assistant(Settings(data_dir=data), embedder=embedder)
+        assistant = Assistant(Settings(data_dir=data, chroma_url=server.url if server else None), embedder=embedder)
         kb = assistant.kb
         lex_time = [0.0]
         original_refresh = kb.refresh_lexical
@@ -176,17 +203,19 @@ def main() -> None:
             profiler.enable()
         e0 = embedder.seconds
         t0 = time.perf_counter()
-        if args.bulk:
+        if args.reuse:
+            report = None
+        elif args.bulk:
             report = bulk_load(kb, corpus_dir)
         else:
             report = assistant.ingestor.ingest([corpus_dir])
         t1 = time.perf_counter()
         e1 = embedder.seconds
         if not args.no_answers:
-            assistant.units.refresh()
+            assistant.units.refresh()  # with --reuse: loaded from the kept .npy cache
         t2 = time.perf_counter()
         e2 = embedder.seconds
-        if not args.no_answers:
+        if not args.no_answers and not args.reuse:
             catalogue(kb).rebuild()
         t3 = time.perf_counter()
         if profiler is not None:
@@ -196,14 +225,18 @@ def main() -> None:
         stored = kb.store.count()
         n_units = sum(len(u) for _, u, _ in assistant.units.all())
         approx_note = f"; {embedder.approximated} passages APPROXIMATED, {embedder.cached} from cache" if args.embed != "fresh" else ""
-        rows.append((f"ingest {stored} chunks, {label} ({report.summary()})",
-                     f"{total:.1f} s = {stored / total:.2f} chunks/s end to end{approx_note}"))
-        rows.append(("  Ingestor.ingest (chunk, embed chunks, Chroma, index records, BM25)",
-                     f"{t1 - t0:.1f} s, of which embedding {e1 - e0:.1f} s and BM25 rebuild {lex_time[0]:.1f} s"))
-        rows.append((f"  UnitIndex.refresh ({n_units} sentence units)", f"{t2 - t1:.1f} s, of which embedding {e2 - e1:.1f} s"))
-        rows.append(("  SchemeCatalogue.rebuild", f"{t3 - t2:.1f} s"))
-        out.update(ingest_s=total, ingest_index_s=t1 - t0, ingest_embed_chunks_s=e1 - e0, ingest_bm25_s=lex_time[0],
-                   units_s=t2 - t1, units_embed_s=e2 - e1, schemes_s=t3 - t2, stored=stored, units=n_units)
+        if report is None:
+            rows.append((f"ingest {stored} chunks", f"reused; units loaded from their cache in {t2 - t1:.1f} s"))
+        else:
+            rows.append((f"ingest {stored} chunks, {label} ({report.summary()})",
+                         f"{total:.1f} s = {stored / total:.2f} chunks/s end to end{approx_note}"))
+            rows.append(("  Ingestor.ingest (chunk, embed chunks, Chroma, index records, BM25)",
+                         f"{t1 - t0:.1f} s, of which embedding {e1 - e0:.1f} s and BM25 rebuild {lex_time[0]:.1f} s"))
+            rows.append((f"  UnitIndex.refresh ({n_units} sentence units)", f"{t2 - t1:.1f} s, of which embedding {e2 - e1:.1f} s"))
+            rows.append(("  SchemeCatalogue.rebuild", f"{t3 - t2:.1f} s"))
+            out.update(ingest_s=total, ingest_index_s=t1 - t0, ingest_embed_chunks_s=e1 - e0, ingest_bm25_s=lex_time[0],
+                       units_s=t2 - t1, units_embed_s=e2 - e1, schemes_s=t3 - t2)
+        out.update(stored=stored, units=n_units)
         if args.raw and args.embed == "fresh":
             ratio = (stored / total) / out["raw_rate"]  # type: ignore[operator]
             rows.append(("ingest chunks/s ÷ raw embed_documents chunks/s (target ≥ 0.90)", f"{ratio:.2f}"))
@@ -228,10 +261,16 @@ def main() -> None:
                 rows.append((name, value))
         rows.append(("peak RSS of the process", f"{rss_mb():.0f} MiB"))
         out["rss_mb"] = rss_mb()
-        if args.keep:
-            shutil.copytree(data, args.keep, dirs_exist_ok=True)
+        if server is not None:
+            server_mb = server.peak_rss_mb()
+            rows.append(("peak RSS of the `chroma run` server", f"{server_mb:.0f} MiB" if server_mb else "unknown"))
+            out["server_rss_mb"] = server_mb
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        stack.close()
+        if args.keep and not args.reuse:
+            tmp.rename(args.keep)
+        elif not args.reuse:
+            shutil.rmtree(tmp, ignore_errors=True)
     emit(args, command, rows, out)
 
 

@@ -9,6 +9,9 @@ already stored stays as it was.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -104,6 +107,12 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None)
 Parsed = tuple[LoadedDocument, list[Document]] | IngestError  # a file read and chunked, or why not
 
 
+def chunk_digest(chunks: Sequence[Document], where: str) -> str:
+    """What a document's chunks are (texts and metadata, in order) and where they are stored, as one SHA-256."""
+    data = json.dumps([where, [[c.page_content, c.metadata] for c in chunks]], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
 def parse_file(path: Path) -> tuple[LoadedDocument, list[Document]] | IngestError:
     """Read and chunk one file, or the error saying why not (returned: it may cross processes)."""
     try:
@@ -166,10 +175,11 @@ class Ingestor:
         changed = False
         with self.kb.write_lock, _parsed(files, workers) as parsed:
             stored = {d.doc_id: d for d in self.kb.documents.all()}  # read once: not once a file
+            by_source = {d.source: d for d in stored.values()}
             for path, read in zip(files, parsed, strict=True):
                 if bar is not None:
                     bar.set_postfix_str(path.name[:40])
-                result = self._ingest_one(path, stored, read)
+                result = self._ingest_one(path, stored, by_source, read)
                 changed |= result.status in ("added", "replaced")
                 report.files.append(result)
                 if bar is not None:
@@ -180,20 +190,27 @@ class Ingestor:
                 self.kb.changed()
         return report
 
-    def _ingest_one(self, path: Path, stored: dict[str, StoredDocument], read: Parsed) -> FileResult:
+    def _ingest_one(
+        self, path: Path, stored: dict[str, StoredDocument], by_source: dict[str, StoredDocument], read: Parsed
+    ) -> FileResult:
         """One file, read and chunked (or the error that stopped it); `stored` (doc id ->
-        document) is kept up to date with what it writes."""
+        document) and `by_source` (source path -> document) are kept up to date with what it writes."""
         name = str(path)
         try:
             if isinstance(read, IngestError):
                 raise read
             doc, chunks = read
             meta = doc.metadata
-            previous = next((d for d in stored.values() if d.source == meta.source), None)
+            previous = by_source.get(meta.source)
             duplicate = stored.get(meta.doc_id)
             duplicate = duplicate if duplicate is not None and duplicate.source != meta.source else None
             if duplicate is not None:
                 return FileResult(name, "unchanged", 0, f"same content as {duplicate.source}; not stored twice", meta.doc_id)
+            stored_doc = dataclasses.replace(doc.to_stored(chunks=len(chunks)), chunk_digest=chunk_digest(chunks, self.kb.record_namespace))
+            if previous == stored_doc:
+                # Same bytes, metadata, text and chunks as stored: nothing to write. (The index's
+                # timestamps are only read by a "full" cleanup, which tia never runs.)
+                return FileResult(name, "unchanged", previous.chunks, None, meta.doc_id)
             result = lc_index(
                 chunks,
                 self.kb.record_manager,
@@ -202,11 +219,12 @@ class Ingestor:
                 source_id_key="source",
                 key_encoder="sha256",
             )
-            if result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None:
-                return FileResult(name, "unchanged", previous.chunks, None, meta.doc_id)
-            stored_doc = doc.to_stored(chunks=len(chunks))
-            self.kb.documents.put(stored_doc)
-            stored[stored_doc.doc_id] = stored_doc
+            unchanged = result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None
+            if previous is None or previous != stored_doc:
+                self.kb.documents.put(stored_doc)  # (unchanged chunks: a store written before chunk_digest)
+            stored[stored_doc.doc_id] = by_source[stored_doc.source] = stored_doc
+            if unchanged:
+                return FileResult(name, "unchanged", len(chunks), None, meta.doc_id)
             if previous is not None and previous.doc_id != meta.doc_id:
                 self.kb.documents.delete(previous.doc_id)
                 stored.pop(previous.doc_id, None)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingest.scheme_names import find_names, is_support_noun
+from ingest.scheme_names import MODEL_PATH, find_names, is_support_noun
 from knowledge.docstore import StoredDocument
 from knowledge.regions import fold
 from knowledge.schemes import YEAR as _YEAR
@@ -43,9 +43,15 @@ if TYPE_CHECKING:
 __all__ = ["extract_schemes", "find_purpose", "scheme_catalogue"]
 
 
+# Bump when what `extract_schemes` reads changes: stored catalogues then read every document again.
+# The name model's own changes are caught by its hash.
+RULES_VERSION = 1
+EXTRACTOR_VERSION = f"{RULES_VERSION}-{hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()[:12]}"
+
+
 def scheme_catalogue(kb: KnowledgeBase) -> SchemeCatalogue:
     """The catalogue of `kb`, rebuilt with this module's extractor when stale."""
-    return SchemeCatalogue(kb, extract=extract_schemes)
+    return SchemeCatalogue(kb, extract=extract_schemes, extractor_version=EXTRACTOR_VERSION)
 
 
 # -- segments ---------------------------------------------------------------------------------

@@ -62,16 +62,20 @@ class KnowledgeBase:
         return self.settings.data_dir / "lexical" / self.settings.collection
 
     @property
+    def record_namespace(self) -> str:
+        """Which store and collection the ingest records (and the documents' chunk digests) are about."""
+        return f"chroma/{self.store.location}/{self.settings.collection}"
+
+    @property
     def record_manager(self) -> Any:
         """LangChain's SQL record manager: which chunk ids each source produced, and their hashes."""
         if self._record_manager is None:
             from langchain_classic.indexes import SQLRecordManager
 
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            namespace = f"chroma/{self.store.location}/{self.settings.collection}"
             try:
                 manager = SQLRecordManager(
-                    namespace, db_url=f"sqlite:///{self.settings.data_dir / 'records.sqlite'}"
+                    self.record_namespace, db_url=f"sqlite:///{self.settings.data_dir / 'records.sqlite'}"
                 )
                 manager.create_schema()
             except Exception as exc:

@@ -29,6 +29,7 @@ class StoredDocument:
     regions: list[str] = field(default_factory=list)
     pages: list[tuple[int, int, int]] = field(default_factory=list)  # (page, start, end)
     chunks: int = 0
+    chunk_digest: str = ""  # SHA-256 of its chunks' texts and metadata: re-ingest knows them unchanged
 
     @property
     def name(self) -> str:

@@ -54,7 +54,12 @@ __all__ = [
 ]
 
 CATALOGUE_FILE = "schemes.json"
-_SCHEMA = 4
+_SCHEMA = 5
+
+
+def _reading_key(doc: StoredDocument) -> str:
+    """What a document's schemes depend on: its content (the id) and what its sidecar may change."""
+    return json.dumps([doc.doc_id, doc.source, doc.title, doc.date, doc.regions, doc.format])
 
 
 @dataclass
@@ -271,10 +276,11 @@ def same_scheme(a: Scheme, b: Scheme) -> bool:
     """Near-identical names (and the same scope): the same scheme reported twice."""
     if a.region != b.region:
         return False
-    ka, kb = name_key(a.name), name_key(b.name)
-    if not ka or not kb:
-        return False
-    return len(ka & kb) / len(ka | kb) >= 0.6
+    return _near(name_key(a.name), name_key(b.name))
+
+
+def _near(ka: frozenset[str], kb: frozenset[str]) -> bool:
+    return bool(ka and kb) and len(ka & kb) / len(ka | kb) >= 0.6
 
 
 def _richness(s: Scheme) -> tuple[int, str]:
@@ -285,13 +291,24 @@ def _richness(s: Scheme) -> tuple[int, str]:
 def deduplicate(schemes: Sequence[Scheme]) -> list[Scheme]:
     """One entry per scheme: the richest report (then the latest) first, the others in `also`."""
     groups: list[list[Scheme]] = []
+    keys: list[list[frozenset[str]]] = []  # the name keys of each group's members
+    # (scope, name word) -> the groups holding a member with that word: two names can only be near-identical
+    # when they share a word, so a scheme is compared with those groups, not with all of them.
+    by_word: dict[tuple[str | None, str], list[int]] = {}
     for s in schemes:
-        for group in groups:
-            if any(same_scheme(s, g) for g in group):
-                group.append(s)
-                break
-        else:
-            groups.append([s])
+        key = name_key(s.name)
+        candidates = sorted({g for w in key for g in by_word.get((s.region, w), ())})
+        found = next((g for g in candidates if any(_near(key, k) for k in keys[g])), None)
+        if found is None:
+            found = len(groups)
+            groups.append([])
+            keys.append([])
+        groups[found].append(s)
+        keys[found].append(key)
+        for w in key:
+            bucket = by_word.setdefault((s.region, w), [])
+            if not bucket or bucket[-1] != found:
+                bucket.append(found)
     out = []
     for group in groups:
         group.sort(key=_richness, reverse=True)
@@ -331,9 +348,13 @@ class SchemeCatalogue:
     >>> [s.name for s in catalogue.find(region="Grand Est")]
     """
 
-    def __init__(self, kb: KnowledgeBase, extract: Callable[[StoredDocument], list[Scheme]]) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, extract: Callable[[StoredDocument], list[Scheme]], extractor_version: str = ""
+    ) -> None:
         self.kb = kb
         self.extract = extract
+        # What the schemes of a document were read with: when it changes, every document is read again.
+        self.extractor_version = extractor_version
         self._lock = threading.Lock()
         self._cache: tuple[tuple[int, tuple[str, ...]], list[Scheme]] | None = None
 
@@ -345,19 +366,35 @@ class SchemeCatalogue:
         return sorted(d.doc_id for d in self.kb.documents.all())
 
     def rebuild(self) -> list[Scheme]:
-        """Extract the schemes of every stored document and save them (atomically)."""
+        """Bring the catalogue up to date with the stored documents and save it (atomically).
+
+        Each document's schemes are kept in the file as read from it, so only the documents
+        added or changed since the last rebuild are read (all of them when the extractor changed);
+        an unchanged set of documents writes nothing."""
         with self.kb.write_lock:
             docs = self.kb.documents.all()
-            extracted: list[Scheme] = []
+            previous = self._load()
+            reusable = previous is not None and previous.get("extractor") == self.extractor_version
+            known: dict[str, list[dict[str, Any]]] = previous.get("extracted", {}) if reusable else {}
+            ids = sorted(d.doc_id for d in docs)
+            extracted: dict[str, list[dict[str, Any]]] = {}
             for doc in docs:
-                extracted += self.extract(doc)
-            schemes = deduplicate(extracted)
-            payload = {
-                "schema": _SCHEMA,
-                "documents": sorted(d.doc_id for d in docs),
-                "schemes": [s.to_dict() for s in schemes],
-            }
-            self._write(payload)
+                key = _reading_key(doc)
+                found = known.get(key)
+                extracted[key] = found if found is not None else [x.to_dict() for x in self.extract(doc)]
+            if reusable and previous.get("documents") == ids and set(known) == set(extracted):
+                schemes = [Scheme.from_dict(x) for x in previous.get("schemes", [])]
+            else:
+                schemes = deduplicate([Scheme.from_dict(x) for doc in docs for x in extracted[_reading_key(doc)]])
+                self._write(
+                    {
+                        "schema": _SCHEMA,
+                        "extractor": self.extractor_version,
+                        "documents": ids,
+                        "schemes": [x.to_dict() for x in schemes],
+                        "extracted": extracted,
+                    }
+                )
         with self._lock:
             self._cache = None
         return schemes

@@ -37,10 +37,12 @@ from knowledge.schemes import (
     CATALOGUE_FILE,
     Scheme,
     SchemeCatalogue,
+    deduplicate,
     document_region,
     match_score,
     question_topics,
     rank_schemes,
+    same_scheme,
 )
 from knowledge.settings import Settings
 
@@ -245,6 +247,58 @@ def test_catalogue_follows_the_documents(tmp_path: Path) -> None:
     assert after and all(s.doc_id != cvl.doc_id for s in after)
     kb.documents.delete(after[0].doc_id)
     assert catalogue.all() == []
+
+
+def test_rebuild_reads_only_new_documents_and_everything_when_the_extractor_changes(tmp_path: Path) -> None:
+    kb = _kb(tmp_path / "data", [CORPUS / CVL_DOC])
+    read: list[str] = []
+
+    def counting(doc: StoredDocument) -> list[Scheme]:
+        read.append(doc.doc_id)
+        return extract_schemes(doc)
+
+    first = SchemeCatalogue(kb, counting, extractor_version="v1").rebuild()
+    assert len(read) == 1 and first
+    path = tmp_path / "data" / CATALOGUE_FILE
+    stamp = path.stat().st_mtime_ns
+    assert SchemeCatalogue(kb, counting, extractor_version="v1").rebuild() == first
+    assert len(read) == 1 and path.stat().st_mtime_ns == stamp, "unchanged documents: nothing read, nothing written"
+    other = load_document(CORPUS / "001_27738308ae8cf9a0.txt")
+    kb.documents.put(other.to_stored(chunks=1))
+    both = SchemeCatalogue(kb, counting, extractor_version="v1").rebuild()
+    assert read[1:] == [other.metadata.doc_id], "only the new document is read"
+    read.clear()
+    assert SchemeCatalogue(kb, counting, extractor_version="v2").rebuild() == both
+    assert len(read) == 2, "another extractor reads every document again"
+    # The same as reading every document afresh.
+    fresh = tmp_path / "fresh"
+    assert SchemeCatalogue(_kb(fresh, [CORPUS / CVL_DOC, CORPUS / "001_27738308ae8cf9a0.txt"]), extract_schemes).rebuild() == both
+
+
+def _naive_deduplicate_groups(schemes: list[Scheme]) -> list[list[int]]:
+    """The definition: each scheme joins the first group holding a near-identical scheme."""
+    groups: list[list[int]] = []
+    for i, s in enumerate(schemes):
+        for group in groups:
+            if any(same_scheme(s, schemes[j]) for j in group):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(["aide", "prêt", "fonds", "vert", "export", "PME", "2025", "friches"]),
+                                   min_size=0, max_size=4),
+                          st.sampled_from([None, "Bretagne", "Grand Est"])), max_size=25))
+def test_deduplicate_groups_as_the_pairwise_definition(names: list[tuple[list[str], str | None]]) -> None:
+    schemes = [Scheme(id=f"s{i}", name=" ".join(words), description="", beneficiaries=None, amount=None, region=region,
+                      period=None, doc_id=f"d{i}", source=f"/d{i}.txt", title="t", date=None, start=0, end=1)
+               for i, (words, region) in enumerate(names)]
+    expected = {frozenset(f"s{i}" for i in group) for group in _naive_deduplicate_groups(schemes)}
+    got = {frozenset([s.id, *(f"s{a['doc_id'][1:]}" for a in s.also)]) for s in deduplicate(schemes)}
+    assert got == expected
 
 
 # -- generality: a document the rules were not written from -------------------------------------

@@ -27,6 +27,7 @@ def make(request, tmp_path: Path, e5):
         return Assistant(settings, embedder=embedder)
 
     build.kind = request.param
+    build.settings = lambda **kw: Settings(**{"data_dir": tmp_path / "data", "chroma_url": url, "collection": collection, **kw})
     return build
 
 
@@ -49,6 +50,25 @@ def test_ingest_is_idempotent_and_counts_chunks(make, tmp_path: Path) -> None:
     metas = [(c.metadata["doc_id"], c.metadata["position"]) for c in a.kb.store.all_chunks()]
     assert len(set(metas)) == len(metas), "a chunk is stored twice"
     assert len(texts) == chunks
+
+
+def test_unchanged_files_skip_the_index_and_another_collection_is_still_filled(make, tmp_path: Path, monkeypatch) -> None:
+    from ingest import pipeline
+
+    a = make()
+    a.ingest([CORPUS])
+    calls: list[str] = []
+    real = pipeline.lc_index
+    monkeypatch.setattr(pipeline, "lc_index", lambda docs, *rest, **kw: calls.append(docs[0].metadata["source"]) or real(docs, *rest, **kw))
+    assert make().ingest([CORPUS]).counts == {"added": 0, "unchanged": 5, "replaced": 0, "failed": 0}
+    assert calls == [], "an unchanged file was recognised from its stored digest"
+    # The same data directory over another collection: the documents are known, their chunks are not there.
+    other = Assistant(make.settings(collection=f"{make.settings().collection}b"), embedder=a.kb.embedder)
+    report = other.ingest([CORPUS])
+    assert len(calls) == 5 and report.ok
+    assert other.kb.store.count() == a.kb.store.count()
+    assert make().ingest([CORPUS]).counts["unchanged"] == 5, "and back to the first one: nothing stored twice"
+    assert a.kb.store.count() == sum(d.chunks for d in a.documents())
 
 
 def test_changed_file_replaces_its_chunks(make, tmp_path: Path) -> None:
