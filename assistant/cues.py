@@ -166,3 +166,16 @@ DURATION = re.compile(
 NAMED_PLACE = re.compile(r"(?<=[\s'’(])[A-ZÀ-Ý][a-zà-ÿ]+")
 # "Which one was it?", "quel numéro ?": a question for a rank without an ordinal word in it.
 ORDINAL_Q = re.compile(r"\b(sequence number|which one was|quel num[ée]ro|combienti[èe]me|num[ée]ro d.ordre)\b", re.I)
+# "Can a 300-employee firm apply?", "Une pharmacie peut-elle obtenir l'aide ?", "Suis-je éligible ?":
+# whether someone qualifies; a condition, a requirement or an exclusion answers.
+ELIGIBILITY_Q = re.compile(
+    r"\b(?:[ée]ligib\w*|qualif(?:y|ies|ied)|peut-(?:il|elle|on)|peuvent-(?:ils|elles)|puis-je|pouvons-nous|"
+    r"(?:can|could|may)\s+(?:i|we|a|an|my|our|the|they|it|companies|firms|businesses)\b)",
+    re.I,
+)
+CONDITION = re.compile(
+    r"\b(?:[ée]ligibles?|in[ée]ligibles?|exclu(?:e|s|es)?|excluded|ne (?:peuvent|peut|sont|est) pas|doivent|doit|"
+    r"réservée?s?|au moins|au minimum|minimum|maximum|conditions?|critères?|sous réserve|à condition|"
+    r"s['’]adresse|ouverte?s? aux|must|only|at least|eligible|not eligible)\b",
+    re.I,
+)

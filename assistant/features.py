@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.candidates import Candidate
 from assistant.cues import (
+    CONDITION,
     DAY_MONTH,
     DEADLINE,
     DEFINES,
@@ -58,14 +59,14 @@ PAIRS = (
     ("until", "until"), ("deadline", "deadline"), ("person", "person"), ("person", "role"),
     ("role", "role"), ("place", "place"), ("definition", "defines"), ("list", "is_list"),
     ("list", "inline_list"), ("list", "is_item"), ("scheme", "is_list"), ("scheme", "money"),
-    ("rank", "ordinal"), ("fact", "number"),
+    ("rank", "ordinal"), ("fact", "number"), ("eligibility", "condition"),
 )
 HOLDS = ("number", "money", "date", "precision", "day", "duration", "until", "deadline", "person", "role",
-         "place", "defines", "inline_list", "ordinal", "is_list", "is_item")
+         "place", "defines", "inline_list", "ordinal", "is_list", "is_item", "condition")
 
 CANDIDATE_FEATURES = (
     "dense", "dense_gap", "dense_rank", "dense_ctx", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
-    "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "names", "pairs", "rare_names",
+    "lex_own", "lex_rest", "lex_rest_gap", "novel", "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "names", "pairs", "rare_names",
     "in_chunk", "inv_rank", "inv_doc_rank", "log_len", "too_long", "is_heading", "is_title_like", "is_short",
     "log_items", "region_ok", "region_bad", "stage_ok", "stage_bad", "year_ok", "year_bad", "count_ok", "count_bad", "focus_in", "focus_intro", "focus_figure", "rank_ok",
     "rank_bad", *(f"holds_{h}" for h in HOLDS), *(f"{w}x{h}" for w, h in PAIRS),
@@ -161,6 +162,7 @@ def _holds(c: Candidate) -> dict[str, float]:
         "ordinal": float(bool(ORDINAL_WORDS.search(text))),
         "is_list": float(c.kind == "list"),
         "is_item": float(c.kind == "item"),
+        "condition": float(bool(CONDITION.search(text))),
     }
 
 
@@ -187,6 +189,10 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
         lex = q.coverage(corpus, q.terms, have)
         lex_ctx = q.coverage(corpus, q.terms, ctx)
         lex_focus = q.coverage(corpus, q.focus_terms, ctx) if q.focus_terms else lex_ctx
+        # The question's words that its document's subject (title) does not already give: those tell
+        # the sentence that answers from the ones that only name what the document is about.
+        rest = [t for t in q.terms if t not in subject.terms]
+        lex_rest = q.coverage(corpus, rest, ctx) if rest else 0.0
         unit_pairs: set[tuple[str, str]] = set(subject.pairs)
         for u in [*c.context, *c.units]:
             unit_pairs |= bigrams(reader.tokens(u))
@@ -219,6 +225,8 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
         year_in = bool(q.years) and ((c.doc.date or "")[:4] in q.years or any(y in text for y in q.years))
         f = {
             "dense": dense, "dense_ctx": dense_ctx, "lex": lex, "lex_ctx": lex_ctx, "lex_focus": lex_focus,
+            "lex_own": q.coverage(corpus, q.terms, tokens), "lex_rest": lex_rest,
+            "novel": len(tokens - set(q.terms)) / len(tokens) if tokens else 0.0,
             "names": sum(n in ctx_text for n in q.names) / len(q.names) if q.names else 0.0,
             "miss_max": max((corpus.idf(t) for t in q.terms if t not in ctx), default=0.0) / q.top_idf,
             "bm25": bm25, "span_near": max(near, default=0.0), "span_none": float(q.typed and not near),
@@ -255,12 +263,14 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
     top_dense = max(r["dense"] for r in rows)
     top_lex = max(r["lex_ctx"] for r in rows)
     top_bm25 = max(r["bm25"] for r in rows) or 1.0
+    top_rest = max(r["lex_rest"] for r in rows)
     dense_rank = np.argsort(np.argsort([-r["dense"] for r in rows], kind="stable"), kind="stable")
     lex_rank = np.argsort(np.argsort([-r["lex_ctx"] for r in rows], kind="stable"), kind="stable")
     for i, r in enumerate(rows):
         r["dense_gap"] = r["dense"] - top_dense
         r["lex_gap"] = r["lex_ctx"] - top_lex
         r["bm25_rel"] = r["bm25"] / top_bm25
+        r["lex_rest_gap"] = r["lex_rest"] - top_rest
         r["dense_rank"] = 1.0 / (1 + dense_rank[i])
         r["lex_rank"] = 1.0 / (1 + lex_rank[i])
     return np.array([[r[name] for name in CANDIDATE_FEATURES] for r in rows], dtype=np.float64)

@@ -16,6 +16,7 @@ import numpy as np
 from assistant.cues import (
     DEADLINE_Q,
     DURATION_Q,
+    ELIGIBILITY_Q,
     GENERIC_STEMS,
     HAS_YEAR,
     NUMBER_WORDS,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "WANTS", "Question", "focus_noun", "stated_numbers"]
 
 KINDS = ("list", "number", "amount", "date", "place", "person", "definition", "scheme", "fact")
-WANTS = (*KINDS, "duration", "role", "rank", "until", "deadline", "precise_date")
+WANTS = (*KINDS, "duration", "role", "rank", "until", "deadline", "precise_date", "eligibility")
 
 @dataclass
 class Question:
@@ -102,6 +103,7 @@ class Question:
             duration=bool(DURATION_Q.search(q)), role=bool(ROLE_Q.search(q)),
             rank=bool(RANK_Q.search(q) or ORDINAL_Q.search(q)), until=bool(UNTIL.search(q)),
             deadline=bool(DEADLINE_Q.search(q)), precise_date=bool(PRECISE_DATE_Q.search(q)),
+            eligibility=bool(ELIGIBILITY_Q.search(q)),
         )
         stages = [m.group(0) for m in NUMBERED_STAGE.finditer(q)]
         query_terms = terms(request.query)

@@ -37,10 +37,13 @@ TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
     **{n: (HERE / "datasets" / f"{n}.jsonl", None) for n in ("dev", "dev2", "dev3", "blind4", "blind5", "blind6")},
     "oos": (HERE / "train" / "oos.jsonl", None),
     **{n: (HERE / "train" / f"{n}.jsonl", HERE / "train" / "corpus") for n in ("synth_a", "synth_b")},
+    "synth_c": (HERE / "train" / "synth_c.jsonl", HERE / "train" / "corpus2"),
+    "synth_d": (HERE / "train" / "synth_d.jsonl", HERE / "train" / "corpus3"),
 }
 MAX_FALSE_ABSTENTION = 0.04
 GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
 GATE_C = 0.3
+RANKER_L2 = 0.003  # chosen by leave-one-set-out top-1 recall among 0.0001-0.01 (flat there)
 MAX_MEDIAN_QUOTE = 250  # characters quoted, median over answers: room for the frame within 300
 
 
@@ -101,16 +104,36 @@ def build_examples(services: dict[str, Any], sets: dict[str, list[Record]]) -> l
     return out
 
 
-def fit_ranker(examples: list[Example], c: float = 0.3) -> LinearModel:
-    xs, ys, ws = [], [], []
-    for e in examples:
-        pos = e.labels.sum()
-        if pos == 0 or pos == len(e.labels):
-            continue
-        xs.append(e.reading.features)
-        ys.append(e.labels)
-        ws.append(np.where(e.labels > 0, 1.0 / pos, 1.0 / (len(e.labels) - pos)))
-    return _fit_logistic(np.vstack(xs), np.concatenate(ys), np.concatenate(ws), CANDIDATE_FEATURES, c)
+def fit_ranker(examples: list[Example], l2: float = RANKER_L2) -> LinearModel:
+    """A listwise ranker (a conditional logit): for each question, a softmax over its candidates'
+    scores, fitted so that the candidates that answer get the probability; L2 on the standardised
+    weights. It learns to put one answering candidate first, which is what the reader uses: a
+    pointwise classifier over all candidates put it first for 0.59 of the facts in leave-one-set-out,
+    against 0.63 for this, on the same features and sets. (A "no answer" option in the softmax, as
+    SQuAD 2.0 readers have, made its scores comparable across questions but cost 0.03 of that.)"""
+    from scipy.optimize import minimize
+
+    kept = [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
+    x = np.vstack([e.reading.features for e in kept])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    x = (x - mean) / scale
+    y = np.concatenate([e.labels / e.labels.sum() for e in kept])  # each question's target distribution
+    starts = np.cumsum([0] + [len(e.labels) for e in kept[:-1]])
+    group = np.repeat(np.arange(len(kept)), [len(e.labels) for e in kept])
+    n = len(kept)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        s = s - np.maximum.reduceat(s, starts)[group]
+        e = np.exp(s)
+        p = e / np.add.reduceat(e, starts)[group]
+        value = -float(y @ np.log(p + 1e-12)) / n + l2 * float(w @ w)
+        return value, -(x.T @ (y - p)) / n + 2 * l2 * w
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    return LinearModel(CANDIDATE_FEATURES, mean, scale, w, 0.0)
 
 
 def _question_row(e: Example, ranker: LinearModel) -> np.ndarray:
