@@ -32,9 +32,9 @@ def _recall(collection: Any, ids: np.ndarray, mat: np.ndarray, queries: np.ndarr
 def measure(assistant: Any, records: list[Any]) -> list[tuple[str, str]]:
     kb = assistant.kb
     collection = kb.store._collection
-    got = collection.get(include=["embeddings"])
-    ids = np.array(got["ids"])
-    mat = np.asarray(got["embeddings"], dtype=np.float32)
+    pages = [collection.get(include=["embeddings"], limit=5000, offset=o) for o in range(0, collection.count(), 5000)]
+    ids = np.array([i for p in pages for i in p["ids"]])
+    mat = np.vstack([np.asarray(p["embeddings"], dtype=np.float32) for p in pages])
     mat /= np.linalg.norm(mat, axis=1, keepdims=True)
     dev = np.stack([kb.embedder.real._embed_query(assistant.queries.build(r.question).text) for r in records])
     rng = np.random.default_rng(7)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,6 +35,7 @@ _EMBEDDER_KEY = "tia_embedder"
 _DIM_KEY = "tia_dimension"
 _SCHEMA_KEY = "tia_schema"
 _GENERATION_KEY = "tia_generation"
+PAGE = 5000  # records per `get` when reading the whole collection
 
 
 def _add_generation(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -210,21 +212,32 @@ class ChunkStore:
         except Exception as exc:
             raise StoreError(f"cannot count chunks in {self.shown_location}: {exc}") from exc
 
+    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The whole collection, `PAGE` records at a time: one `get` of everything fails past about
+        32,000 chunks (SQLite's limit on a statement's variables)."""
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+            yield got
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
+
     def ids(self) -> list[str]:
         try:
-            return list(self._collection.get(include=[])["ids"])
+            return [i for page in self._pages([]) for i in page["ids"]]
         except Exception as exc:
             raise StoreError(f"cannot list chunks in {self.shown_location}: {exc}") from exc
 
     def all_chunks(self) -> list[StoredChunk]:
         try:
-            got = self._collection.get(include=["documents", "metadatas"])
+            return [
+                StoredChunk(id=i, text=t or "", metadata=dict(m or {}))
+                for page in self._pages(["documents", "metadatas"])
+                for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            ]
         except Exception as exc:
             raise StoreError(f"cannot read chunks from {self.shown_location}: {exc}") from exc
-        return [
-            StoredChunk(id=i, text=t or "", metadata=dict(m or {}))
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
 
     def search(
         self, query_vector: list[float], k: int, where: dict[str, Any] | None = None

@@ -52,6 +52,22 @@ def test_ingest_is_idempotent_and_counts_chunks(make, tmp_path: Path) -> None:
     assert len(texts) == chunks
 
 
+def test_the_whole_collection_is_read_page_by_page(make, tmp_path: Path, monkeypatch) -> None:
+    """One `get` of everything fails past about 32,000 chunks (seen at 100k in bench/scale.py); reading
+    in pages must return every chunk once, whatever the page size."""
+    from knowledge import store
+
+    a = make()
+    a.ingest([CORPUS])
+    whole = sorted((c.id, c.text) for c in a.kb.store.all_chunks())
+    assert len(whole) == a.kb.store.count() > 7
+    monkeypatch.setattr(store, "PAGE", 7)
+    assert sorted((c.id, c.text) for c in a.kb.store.all_chunks()) == whole
+    assert sorted(a.kb.store.ids()) == [i for i, _ in whole]
+    monkeypatch.setattr(store, "PAGE", len(whole))  # a last page that is exactly full
+    assert sorted(a.kb.store.ids()) == [i for i, _ in whole]
+
+
 def test_unchanged_files_skip_the_index_and_another_collection_is_still_filled(make, tmp_path: Path, monkeypatch) -> None:
     from ingest import pipeline
 
