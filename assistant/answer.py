@@ -107,15 +107,20 @@ class Answer:
         import re
 
         answered = [p for p in parts if not p.abstained] or parts[:1]
-        # A part that quotes only what an earlier part quoted adds nothing but length.
-        spans: set[tuple[str, str, int, int]] = set()
-        kept = []
-        for part in answered:
-            own = {(c.source, c.doc_id, c.start, c.end) for c in part.citations}
-            if not kept or not own or not own <= spans:
-                kept.append(part)
-            spans |= own
-        answered = kept
+        # A part that quotes only what another part quotes too (the same spans, or spans inside that
+        # part's: an item of the list another part quotes whole) adds nothing but length.
+        own = [{((c.source, c.doc_id), c.start, c.end) for c in part.citations} for part in answered]
+
+        def covered(mine: set[tuple[Any, int, int]], theirs: set[tuple[Any, int, int]]) -> bool:
+            return bool(mine) and all(any(d == e and a <= s and t <= b for e, a, b in theirs) for d, s, t in mine)
+
+        dropped: set[int] = set()
+        for i in range(len(answered)):
+            earlier = set().union(*(own[j] for j in range(i) if j not in dropped))
+            later = set().union(*own[i + 1 :])
+            if covered(own[i], earlier) or (covered(own[i], later) and not covered(later, own[i] | earlier)):
+                dropped.add(i)
+        answered = [part for i, part in enumerate(answered) if i not in dropped] or answered[:1]
         texts, citations, passages, warnings = [], [], [], []
         seen: set[str] = set()
         for part in answered:

@@ -72,6 +72,27 @@ def test_combined_answer_renumbers_citations() -> None:
     assert only.text == "A [1]" and not only.abstained
 
 
+def test_a_part_quoting_only_what_another_part_quotes_is_dropped() -> None:
+    def part(text: str, *spans: tuple[str, int, int]) -> Answer:
+        cites = [Citation(n, "x.txt", d, "t", "2019", None, "q", a, b, 0.5) for n, (d, a, b) in enumerate(spans, 1)]
+        return Answer(question="?", text=text, citations=cites, abstained=False, language="fr", timings={})
+
+    whole_list = part("Trois dossiers : [1]", ("d", 100, 400))
+    an_item = part("Kerlaz Medical [1]", ("d", 250, 300))
+    elsewhere = part("Le fonds s'adresse aux PME [1]", ("d", 500, 600))
+    # The item is inside the list another part quotes: only the list is kept, whichever comes first.
+    assert Answer.combine("?", [an_item, whole_list]).text == "Trois dossiers : [1]"
+    assert Answer.combine("?", [whole_list, an_item]).text == "Trois dossiers : [1]"
+    # The same quote twice: the first is kept. Spans of another document never cover.
+    assert Answer.combine("?", [whole_list, whole_list]).text == "Trois dossiers : [1]"
+    other_doc = part("Ailleurs [1]", ("e", 250, 300))
+    assert Answer.combine("?", [whole_list, other_doc]).text == "Trois dossiers : [1]\nAilleurs [2]"
+    # A part that adds a quote of its own stays.
+    both = part("Kerlaz [1] ; le fonds [2]", ("d", 250, 300), ("d", 500, 600))
+    assert Answer.combine("?", [whole_list, both]).text == "Trois dossiers : [1]\nKerlaz [2] ; le fonds [3]"
+    assert Answer.combine("?", [elsewhere, an_item]).text == "Le fonds s'adresse aux PME [1]\nKerlaz Medical [2]"
+
+
 def test_filters_reject_malformed_dates() -> None:
     from knowledge.errors import ConfigError
     from knowledge.filters import Filters
