@@ -52,6 +52,16 @@ def test_ingest_is_idempotent_and_counts_chunks(make, tmp_path: Path) -> None:
     assert len(texts) == chunks
 
 
+def test_a_new_collection_gets_the_measured_hnsw_settings(make) -> None:
+    from knowledge.store import HNSW
+
+    a = make()
+    a.ingest([CORPUS / "000_1b396a36e8a233e6.txt"])
+    hnsw = a.kb.store._collection.configuration_json["hnsw"]
+    assert {k: hnsw[k] for k in HNSW} == HNSW
+    assert HNSW["ef_search"] > 100 and HNSW["max_neighbors"] > 16  # more than Chroma's defaults
+
+
 def test_the_whole_collection_is_read_page_by_page(make, tmp_path: Path, monkeypatch) -> None:
     """One `get` of everything fails past about 32,000 chunks (seen at 100k in bench/scale.py); reading
     in pages must return every chunk once, whatever the page size."""
