@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--recall", action="store_true")
     parser.add_argument("--profile", choices=("", "ingest", "query"), default="")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the dev set")
+    parser.add_argument("--workers", type=int, default=1, help="`Ingestor.ingest(workers=N)`: files parsed in N processes")
     parser.add_argument("--bulk", action="store_true",
                         help="load the store directly (docstore + one Chroma add per 5000 chunks + BM25), not through Ingestor")
     parser.add_argument("--no-answers", action="store_true", help="skip UnitIndex, the catalogue and the answer loop")
@@ -208,7 +209,7 @@ def main() -> None:
         elif args.bulk:
             report = bulk_load(kb, corpus_dir)
         else:
-            report = assistant.ingestor.ingest([corpus_dir])
+            report = assistant.ingestor.ingest([corpus_dir], workers=args.workers)
         t1 = time.perf_counter()
         e1 = embedder.seconds
         if not args.no_answers:
@@ -228,7 +229,8 @@ def main() -> None:
         if report is None:
             rows.append((f"ingest {stored} chunks", f"reused; units loaded from their cache in {t2 - t1:.1f} s"))
         else:
-            rows.append((f"ingest {stored} chunks, {label} ({report.summary()})",
+            workers = f", --workers {args.workers}" if args.workers > 1 else ""
+            rows.append((f"ingest {stored} chunks, {label}{workers} ({report.summary()})",
                          f"{total:.1f} s = {stored / total:.2f} chunks/s end to end{approx_note}"))
             rows.append(("  Ingestor.ingest (chunk, embed chunks, Chroma, index records, BM25)",
                          f"{t1 - t0:.1f} s, of which embedding {e1 - e0:.1f} s and BM25 rebuild {lex_time[0]:.1f} s"))
