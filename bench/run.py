@@ -2,7 +2,9 @@
 bare LangChain query script, `tia serve` to its first answer.
 
 Run: `make bench` (or `.venv/bin/python bench/run.py`). Prints a markdown table to
-paste into bench/README.md, with the machine it ran on.
+paste into bench/README.md, with the machine it ran on. `--data DIR` runs only the cold-start
+rows (with each process's peak RSS) against an existing data directory, e.g. one kept by
+`bench/scale.py --keep DIR` (`--data DIR/data`).
 
 The bare script is what a user would otherwise write: langchain-chroma over the same store
 with the same e5 embedder, one `similarity_search`, printing the hits (it answers nothing).
@@ -13,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,13 +52,27 @@ for doc in store.similarity_search(sys.argv[2], k=8):
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    return _timed_rss(cmd, env)[0]
+
+
+def _timed_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Seconds a command took, and its peak RSS in MiB."""
     t = time.perf_counter()
-    subprocess.run(cmd, env=env, capture_output=True, check=True, cwd=ROOT)
-    return time.perf_counter() - t
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def _serve_to_first_answer(env: dict[str, str]) -> float:
-    """Seconds from starting `tia serve` to its first answer through /api/ask."""
+    return _serve_to_first_answer_rss(env)[0]
+
+
+def _serve_to_first_answer_rss(env: dict[str, str]) -> tuple[float, float | None]:
+    """Seconds from starting `tia serve` to its first answer through /api/ask, and its peak RSS then (MiB)."""
     import httpx
 
     with socket.socket() as sock:
@@ -68,9 +84,15 @@ def _serve_to_first_answer(env: dict[str, str]) -> float:
     try:
         while True:
             try:
-                reply = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": QUESTIONS[0]}, timeout=60)
+                reply = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": QUESTIONS[0]}, timeout=120)
                 if reply.status_code == 200:
-                    return time.perf_counter() - t
+                    seconds = time.perf_counter() - t
+                    try:
+                        hwm = next(line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                                   if line.startswith("VmHWM:"))
+                        return seconds, int(hwm.split()[1]) / 1024
+                    except (OSError, StopIteration):
+                        return seconds, None
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.perf_counter() - t > 300:
@@ -86,7 +108,34 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def cold_rows(data: Path) -> list[tuple[str, str]]:
+    """Cold `tia ask`, the bare LangChain script and `tia serve` against an existing data directory."""
+    env = dict(os.environ, TIA_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    tia, bare = [], []
+    for _ in range(3):
+        tia.append(_timed_rss([sys.executable, "-m", "assistant", "ask", "--json", QUESTIONS[0]], env))
+        bare.append(_timed_rss([sys.executable, "-c", BARE_LANGCHAIN, str(data / "chroma"), QUESTIONS[0]], env))
+    t_tia, t_bare = statistics.median(t for t, _ in tia), statistics.median(t for t, _ in bare)
+    serve, serve_mb = _serve_to_first_answer_rss(env)
+    return [
+        ("cold `tia ask` (new process, median of 3; peak RSS)", f"{t_tia:.2f} s; {max(m for _, m in tia):.0f} MiB"),
+        ("cold bare LangChain query script (median of 3; peak RSS)",
+         f"{t_bare:.2f} s; {max(m for _, m in bare):.0f} MiB; `tia ask` takes {t_tia / t_bare:.2f}x as long"),
+        ("`tia serve` start to its first answer (/api/ask); its peak RSS then",
+         f"{serve:.2f} s; {serve_mb:.0f} MiB" if serve_mb else f"{serve:.2f} s"),
+    ]
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--data":
+        data = Path(sys.argv[2]).resolve()
+        rows = cold_rows(data)
+        print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; data {data}; "
+              f"load avg at end {os.getloadavg()[0]:.1f}\n")
+        print("| measure | result |\n|---|---|")
+        for name, value in rows:
+            print(f"| {name} | {value} |")
+        return
     from assistant.service import Assistant
     from knowledge.settings import Settings
 
