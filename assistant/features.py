@@ -87,6 +87,7 @@ class Corpus:
     def __init__(self, index: UnitIndex, reader: DocumentReader, analyzer: FrenchAnalyzer) -> None:
         self.index, self.reader, self.analyzer = index, reader, analyzer
         self.key: tuple[str, ...] = ()
+        self._version = -1  # the unit index's version the statistics were computed for
         self.df: Counter[str] = Counter()
         self.n_units = 0
         self.words: set[str] = set()
@@ -117,9 +118,13 @@ class Corpus:
         return " ".join(parts)
 
     def refresh(self) -> None:
+        if self.index.version == self._version:
+            return
+        version = self.index.version
         docs = self.index.all()
         key = tuple(sorted(d.doc_id for d, _, _ in docs))
         if key == self.key:
+            self._version = version
             return
         df: Counter[str] = Counter()
         n = length = 0
@@ -136,6 +141,7 @@ class Corpus:
         # every statistic first, the key last: a thread that sees the new key sees the new statistics
         self.df, self.n_units, self.avg_len, self.folded, self.words = df, n, (length / n if n else 1.0), folded, words
         self.key = key
+        self._version = version
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self.n_units + 1) / (self.df.get(term, 0) + 0.5))

@@ -129,6 +129,8 @@ class UnitIndex:
         self.kb = kb
         self._lock = threading.Lock()
         self._docs: dict[str, tuple[StoredDocument, list[Unit], np.ndarray]] = {}
+        self._listing: list[StoredDocument] | None = None  # the store's listing it was refreshed from
+        self.version = 0  # bumped when the documents change
 
     @property
     def cache_dir(self) -> Path:
@@ -136,14 +138,23 @@ class UnitIndex:
         return self.kb.settings.data_dir / "units" / _EMBEDDING_LAYOUT / slug
 
     def refresh(self) -> None:
-        docs = {d.doc_id: d for d in self.kb.documents.all()}
+        listing = self.kb.documents.all()
+        if listing is self._listing:  # the same files as last time (called before every question)
+            return
+        docs = {d.doc_id: d for d in listing}
         with self._lock:
+            changed = False
             for stale in set(self._docs) - set(docs):
                 del self._docs[stale]
+                changed = True
             for doc_id, doc in docs.items():
                 if doc_id not in self._docs:
                     units = split_units(doc_id, doc.text, wrapped=doc.format == "pdf")
                     self._docs[doc_id] = (doc, units, self._embed(doc_id, units))
+                    changed = True
+            if changed:
+                self.version += 1
+            self._listing = listing
 
     def _embed(self, doc_id: str, units: list[Unit]) -> np.ndarray:
         path = self.cache_dir / f"{doc_id}.npy"

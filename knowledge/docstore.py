@@ -48,6 +48,7 @@ class DocumentStore:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self._cache: dict[str, StoredDocument] = {}
+        self._listing: tuple[list[str], list[StoredDocument]] | None = None  # file names, documents
 
     def _path(self, doc_id: str) -> Path:
         if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id.startswith("."):
@@ -66,6 +67,7 @@ class DocumentStore:
             Path(tmp).unlink(missing_ok=True)
             raise StoreError(f"cannot write document {doc.doc_id} to {self.directory}: {exc}") from exc
         self._cache[doc.doc_id] = doc
+        self._listing = None
 
     def get(self, doc_id: str) -> StoredDocument:
         if doc_id in self._cache:
@@ -81,15 +83,23 @@ class DocumentStore:
 
     def delete(self, doc_id: str) -> None:
         self._cache.pop(doc_id, None)
+        self._listing = None
         self._path(doc_id).unlink(missing_ok=True)
 
     def all(self) -> list[StoredDocument]:
-        if not self.directory.exists():
+        """Every document, by name. While the directory holds the same files this is the same list
+        object (do not modify it): a question asks for it, and reading thousands of files each time
+        cost a 10k-chunk store 150 ms a question."""
+        try:
+            names = sorted(n for n in os.listdir(self.directory) if n.endswith(".json") and not n.startswith("."))
+        except FileNotFoundError:
             return []
-        return sorted(
-            (self.get(p.stem) for p in self.directory.glob("*.json") if not p.name.startswith(".")),
-            key=lambda d: d.name,
-        )
+        listing = self._listing
+        if listing is not None and listing[0] == names:
+            return listing[1]
+        docs = sorted((self.get(n[: -len(".json")]) for n in names), key=lambda d: d.name)
+        self._listing = (names, docs)
+        return docs
 
     def by_source(self, source: str) -> StoredDocument | None:
         for doc in self.all():

@@ -48,3 +48,26 @@ def test_pdf_lines_broken_at_the_page_width_are_read_as_one_sentence() -> None:
     assert all(text[u.start : u.end] == u.text for u in wrapped)
     # Text that is not from a PDF keeps its lines: a line break there is meant.
     assert len(split_units("d", text)) == 4
+
+
+def test_the_document_listing_is_reused_until_the_files_change(tmp_path) -> None:  # noqa: ANN001
+    """A question reads the listing: the same files give the same list (no file read again); a
+    document written or removed here, or by another process, gives a new one."""
+    from knowledge.docstore import DocumentStore, StoredDocument
+
+    def doc(i: int) -> StoredDocument:
+        return StoredDocument(f"d{i}", f"/c/{i}.txt", f"T{i}", None, "txt", "fr", f"texte {i}")
+
+    here, other = DocumentStore(tmp_path), DocumentStore(tmp_path)  # other: another process's view
+    assert here.all() == []
+    here.put(doc(1))
+    first = here.all()
+    assert [d.doc_id for d in first] == ["d1"] and here.all() is first
+    other.put(doc(2))
+    second = here.all()
+    assert second is not first and [d.doc_id for d in second] == ["d1", "d2"] and here.all() is second
+    here.delete("d1")
+    assert [d.doc_id for d in here.all()] == ["d2"]
+    other.all()
+    (tmp_path / "d2.json").unlink()  # removed behind its back
+    assert other.all() == []
