@@ -38,6 +38,7 @@ def _key(text: str) -> str:
 
 class VectorCache:
     def __init__(self, path: Path = CACHE) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, text TEXT, vec BLOB)")
@@ -105,6 +106,11 @@ class BenchEmbedder(TiaEmbeddings):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts, mat = self.cache.pool()
+        if not texts:
+            raise SystemExit(
+                f"{self.cache.path}: no real vectors to approximate from; run "
+                "`bench/scale.py --chunks 1000 --embed fresh` first (about 20 min on 2 cores: it fills the cache)"
+            )
         vec = TfidfVectorizer(sublinear_tf=True, min_df=1)
         tfidf = vec.fit_transform(texts)
         self._pool = (vec, tfidf.T.tocsr(), mat)
