@@ -86,7 +86,6 @@ class Corpus:
 
     def __init__(self, index: UnitIndex, reader: DocumentReader, analyzer: FrenchAnalyzer) -> None:
         self.index, self.reader, self.analyzer = index, reader, analyzer
-        self.key: tuple[str, ...] = ()
         self._version = -1  # the unit index's version the statistics were computed for
         self.df: Counter[str] = Counter()
         self.n_units = 0
@@ -118,14 +117,10 @@ class Corpus:
         return " ".join(parts)
 
     def refresh(self) -> None:
-        if self.index.version == self._version:
-            return
         version = self.index.version
-        docs = self.index.all()
-        key = tuple(sorted(d.doc_id for d, _, _ in docs))
-        if key == self.key:
-            self._version = version
+        if version == self._version:
             return
+        docs = self.index.all()
         df: Counter[str] = Counter()
         n = length = 0
         for _, units, _ in docs:
@@ -138,9 +133,8 @@ class Corpus:
         words = {w for text in folded for w in re.findall(r"[^\W\d_]+", text)}
         self._holds.clear()
         self._folded_units.clear()
-        # every statistic first, the key last: a thread that sees the new key sees the new statistics
+        # every statistic first, the version last: a thread that sees the new version sees the new statistics
         self.df, self.n_units, self.avg_len, self.folded, self.words = df, n, (length / n if n else 1.0), folded, words
-        self.key = key
         self._version = version
 
     def idf(self, term: str) -> float:

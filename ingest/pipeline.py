@@ -113,7 +113,7 @@ def chunk_digest(chunks: Sequence[Document], where: str) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def parse_file(path: Path) -> tuple[LoadedDocument, list[Document]] | IngestError:
+def parse_file(path: Path) -> Parsed:
     """Read and chunk one file, or the error saying why not (returned: it may cross processes)."""
     try:
         doc = load_document(path)  # raises IngestError for missing, unsupported or bad files
@@ -219,11 +219,10 @@ class Ingestor:
                 source_id_key="source",
                 key_encoder="sha256",
             )
-            unchanged = result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None
-            if previous is None or previous != stored_doc:
-                self.kb.documents.put(stored_doc)  # (unchanged chunks: a store written before chunk_digest)
+            # Written even when the chunks did not change: a store from before chunk_digest gets it.
+            self.kb.documents.put(stored_doc)
             stored[stored_doc.doc_id] = by_source[stored_doc.source] = stored_doc
-            if unchanged:
+            if result["num_added"] == 0 and result["num_deleted"] == 0 and previous is not None:
                 return FileResult(name, "unchanged", len(chunks), None, meta.doc_id)
             if previous is not None and previous.doc_id != meta.doc_id:
                 self.kb.documents.delete(previous.doc_id)

@@ -378,14 +378,14 @@ class SchemeCatalogue:
             known: dict[str, list[dict[str, Any]]] = previous.get("extracted", {}) if reusable else {}
             ids = sorted(d.doc_id for d in docs)
             extracted: dict[str, list[dict[str, Any]]] = {}
-            for doc in docs:
+            for doc in docs:  # in document order, which the catalogue keeps
                 key = _reading_key(doc)
                 found = known.get(key)
                 extracted[key] = found if found is not None else [x.to_dict() for x in self.extract(doc)]
             if reusable and previous.get("documents") == ids and set(known) == set(extracted):
                 schemes = [Scheme.from_dict(x) for x in previous.get("schemes", [])]
             else:
-                schemes = deduplicate([Scheme.from_dict(x) for doc in docs for x in extracted[_reading_key(doc)]])
+                schemes = deduplicate([Scheme.from_dict(x) for read in extracted.values() for x in read])
                 self._write(
                     {
                         "schema": _SCHEMA,
