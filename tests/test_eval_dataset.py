@@ -291,10 +291,12 @@ def test_every_shipped_fact_is_in_an_expected_source(path, corpus: dict[str, str
 UNSEEN, TRAIN = ROOT / "evals" / "unseen", ROOT / "evals" / "train"
 OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
     (UNSEEN / "corpus", [UNSEEN / f"{n}.jsonl" for n in ("unseen", "frozen_unseen", "frozen2_unseen", "frozen3_unseen",
-                                                         "frozen4_unseen", "frozen5_unseen")]),
+                                                         "frozen4_unseen", "frozen5_unseen", "frozen6_unseen")]),
     (TRAIN / "corpus", [TRAIN / "synth_a.jsonl", TRAIN / "synth_b.jsonl"]),
     (TRAIN / "corpus2", [TRAIN / "synth_c.jsonl"]),
     (TRAIN / "corpus3", [TRAIN / "synth_d.jsonl"]),
+    (TRAIN / "corpus4", [TRAIN / "synth_e.jsonl"]),
+    (TRAIN / "corpus5", [TRAIN / "synth_f.jsonl"]),
 ]
 
 
