@@ -32,6 +32,9 @@ TRAIN_SETS = {
     "train": (ROOT / "evals" / "train" / "corpus", ROOT / "evals" / "train" / "schemes.jsonl"),
     "bundled": (ROOT / "knowledge" / "corpus", ROOT / "evals" / "train" / "schemes_bundled.jsonl"),
     "corpus2": (ROOT / "evals" / "train" / "corpus2", ROOT / "evals" / "train" / "schemes_corpus2.jsonl"),
+    "corpus3": (ROOT / "evals" / "train" / "corpus3", ROOT / "evals" / "train" / "schemes_corpus3.jsonl"),
+    "corpus4": (ROOT / "evals" / "train" / "corpus4", ROOT / "evals" / "train" / "schemes_corpus4.jsonl"),
+    "corpus5": (ROOT / "evals" / "train" / "corpus5", ROOT / "evals" / "train" / "schemes_corpus5.jsonl"),
 }
 C = 0.5
 
