@@ -136,6 +136,32 @@ def test_an_industrialist_gets_the_schemes_of_the_region_of_their_town(corpus_as
     assert_exact_citations(corpus_assistant, answer)
 
 
+def test_a_precise_question_about_a_scheme_is_answered_from_the_passage_not_the_catalogue(corpus_assistant) -> None:
+    answer = corpus_assistant.answer("D'où viennent les crédits du dispositif de transition écologique proposé aux industriels du CVL ?")
+    assert not answer.abstained
+    assert "fond vert" in answer.text, answer.text
+    assert "Dispositifs applicables" not in answer.text and "Dispositifs relevés" not in answer.text
+    assert_exact_citations(corpus_assistant, answer)
+
+
+def test_the_catalogue_lists_the_schemes_when_the_reader_finds_no_answer(corpus_assistant) -> None:
+    """A reader that declines everything (its abstention threshold set above any probability): a question
+    about support gets the catalogue's schemes for the asker's town, any other question is declined."""
+    from dataclasses import replace
+
+    reader = corpus_assistant.extractive
+    shipped = reader.model
+    reader.model = replace(shipped, threshold=1.01)
+    try:
+        schemes = corpus_assistant.answer("Mon entreprise est à Issoudun : quelles aides pour embaucher ?")
+        other = corpus_assistant.answer("Combien de territoires compte la région Centre-Val de Loire ?")
+    finally:
+        reader.model = None  # back to the shipped model
+    assert not schemes.abstained and schemes.text.startswith("Dispositifs applicables à Issoudun"), schemes.text
+    assert_exact_citations(corpus_assistant, schemes)
+    assert other.abstained and other.citations == []
+
+
 @pytest.mark.parametrize(
     "question",
     [
