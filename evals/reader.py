@@ -171,10 +171,23 @@ def _question_row(e: Example, ranker: BlendedRanker) -> np.ndarray:
     return question_features(e.reading.question, e.reading.features, scores)
 
 
-def out_of_fold(examples: list[Example]) -> dict[str, BlendedRanker]:
+Rankers = dict[frozenset[str], BlendedRanker]  # fitted rankers by the sets they learned from
+
+
+def _ranker(examples: list[Example], fitted: Rankers) -> BlendedRanker:
+    """The ranker fitted on these examples' sets, fitted once: the nested folds of cross-validation
+    share most of theirs (fold A's "all but A and B" is fold B's "all but B and A")."""
+    key = frozenset(e.set_name for e in examples)
+    if key not in fitted:
+        fitted[key] = fit_blended(examples)
+    return fitted[key]
+
+
+def out_of_fold(examples: list[Example], fitted: Rankers | None = None) -> dict[str, BlendedRanker]:
     """One ranker per set, fitted on the other sets."""
+    fitted = {} if fitted is None else fitted
     names = sorted({e.set_name for e in examples})
-    return {n: fit_blended([e for e in examples if e.set_name != n]) for n in names}
+    return {n: _ranker([e for e in examples if e.set_name != n], fitted) for n in names}
 
 
 def _gate_rows(examples: list[Example], folds: dict[str, BlendedRanker], rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -223,8 +236,9 @@ def _oof_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, names: 
     return p
 
 
-def fit(examples: list[Example]) -> ReaderModel:
-    folds = out_of_fold(examples)
+def fit(examples: list[Example], fitted: Rankers | None = None) -> ReaderModel:
+    fitted = {} if fitted is None else fitted
+    folds = out_of_fold(examples, fitted)
     groups = np.array([e.set_name for e in examples])
     rows = np.array([_question_row(e, folds[e.set_name]) for e in examples])
     y = np.array([float(e.record.answerable) for e in examples])
@@ -258,18 +272,21 @@ def fit(examples: list[Example]) -> ReaderModel:
         "oof_with_runner_up_recall": round(float((base + gain * add).mean()), 4),
         "oof_runner_up_share": round(float(add.mean()), 4),
     }
-    return ReaderModel(fit_blended(examples), abstainer, threshold, gate, gate_threshold, info)
+    return ReaderModel(_ranker(examples, fitted), abstainer, threshold, gate, gate_threshold, info)
 
 
-def cross_validate(examples: list[Example], services: dict[str, Any], sets: dict[str, list[Record]]) -> dict[str, dict[str, Any]]:
+def cross_validate(
+    examples: list[Example], services: dict[str, Any], sets: dict[str, list[Record]], fitted: Rankers | None = None
+) -> dict[str, dict[str, Any]]:
     """Leave-one-set-out: fit on every set but one, answer the one left out end to end."""
     from evals.runner import run_records
 
+    fitted = {} if fitted is None else fitted
     table = {}
     for name in sorted(sets):
         print(f"cross-validating: fitting without {name}, then answering it", file=sys.stderr)
         service = services[name]
-        service.extractive.model = fit([e for e in examples if e.set_name != name])
+        service.extractive.model = fit([e for e in examples if e.set_name != name], fitted)
         runs = run_records(service, sets[name])
         table[name] = compute_metrics([(r.record, r.answer) for r in runs])
         service.extractive.model = None
@@ -308,8 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         services = {n: by_corpus[corpus] for n, (_, corpus) in chosen.items()}
         examples = build_examples(services, sets)
         print(f"{len(examples)} records, {sum(len(e.labels) for e in examples)} candidates", file=sys.stderr)
-        model = fit(examples)
-        cv = {} if args.no_cv else cross_validate(examples, services, sets)
+        fitted: Rankers = {}
+        model = fit(examples, fitted)
+        cv = {} if args.no_cv else cross_validate(examples, services, sets, fitted)
     keys = ("fact_recall", "all_facts", "citation_hit", "abstention_accuracy", "false_abstention", "length_median")
     model.info["cv"] = {n: {k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items() if k in keys} for n, m in cv.items()}
     model.save(args.out)
