@@ -106,8 +106,8 @@ class TreeEnsemble:
             if "leaf_value" in node:
                 leaf.append(float(node["leaf_value"]))
                 return -len(leaf)
-            if node["decision_type"] != "<=":
-                raise ValueError(f"unsupported split {node['decision_type']!r}")
+            if node["decision_type"] != "<=" or node.get("missing_type") == "Zero":
+                raise ValueError(f"unsupported split {node['decision_type']!r} (missing: {node.get('missing_type')})")
             i = len(feature)
             feature.append(int(node["split_feature"]))
             threshold.append(float(node["threshold"]))
