@@ -223,22 +223,33 @@ class ExtractiveAnswerer:
 
     def disagreeing(self, reading: Reading, order: list[int], depth: int = 5) -> int | None:
         """A candidate of another document, among the best few, that gives another figure for the thing
-        the question counts ("136 Territoires" against "146 Territoires"), when the best gives one."""
+        the question counts, named the same way ("136 Territoires d'industrie" against "146 Territoires
+        d'industrie"; not "29 territoires ont contractualisé"), when the best gives one."""
         focus = reading.question.focus
         if not focus or not (reading.question.typed or reading.question.wants["fact"]):
             return None
 
-        def figures(i: int) -> set[str]:
+        def figures(i: int) -> dict[str, set[str]]:
+            """The figures of the counted noun, by the word that follows the noun."""
             text = reading.candidates[i].text
-            return {m.group(1).replace(" ", "") for m in FIGURE.finditer(text) if self.reader.stem(m.group(3)) == focus}
+            out: dict[str, set[str]] = {}
+            for m in FIGURE.finditer(text):
+                if self.reader.stem(m.group(3)) == focus:
+                    after = re.match(r"\s*([\w'’]+)", text[m.end() :])
+                    out.setdefault(fold(after.group(1)) if after else "", set()).add(m.group(1).replace(" ", ""))
+            return out
 
         best = reading.candidates[order[0]]
         mine = figures(order[0])
         if not mine or best.kind == "list":
             return None
+        stated = set().union(*mine.values())
         for i in order[1:depth]:
             c = reading.candidates[i]
-            if c.doc.doc_id != best.doc.doc_id and c.kind != "list" and (theirs := figures(i)) and not theirs & mine:
+            if c.doc.doc_id == best.doc.doc_id or c.kind == "list":
+                continue
+            theirs = figures(i)
+            if theirs and not set().union(*theirs.values()) & stated and theirs.keys() & mine.keys():
                 return i
         return None
 
