@@ -45,6 +45,7 @@ _MONTHS = {
 _UNDATED = {"fr": "non daté", "en": "undated"}
 QUOTE_LEN = 320  # a sentence is quoted up to this many characters (a longer one is trimmed to its clauses)
 _MAX_QUOTE = {"list": 600, "definition": 420}
+_NEXT_WORD = re.compile(r"\s*([\w'’]+)")  # the word after a figure's noun: what the figure counts
 _MAX_ITEM = 300  # characters of a list item shown in an answer (the citation holds the whole list)
 
 
@@ -235,7 +236,7 @@ class ExtractiveAnswerer:
             out: dict[str, set[str]] = {}
             for m in FIGURE.finditer(text):
                 if self.reader.stem(m.group(3)) == focus:
-                    after = re.match(r"\s*([\w'’]+)", text[m.end() :])
+                    after = _NEXT_WORD.match(text, m.end())
                     out.setdefault(fold(after.group(1)) if after else "", set()).add(m.group(1).replace(" ", ""))
             return out
 

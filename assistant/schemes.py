@@ -1,7 +1,8 @@
 """Answers "what support can I get?" questions from the scheme catalogue.
 
 The extractive answerer calls `answer_schemes` for questions of kind "scheme" that no
-passage answers (its reader abstains), and `tia schemes` lists the catalogue. It works out where the asker is (a region the question names, or a town found in a
+passage answers (its reader abstains), and `tia schemes` lists the catalogue. It works
+out where the asker is (a region the question names, or a town found in a
 regional document: "Issoudun" is in a Centre-Val de Loire document), keeps the
 schemes that apply there (national ones apply everywhere), ranks them by what the
 project is about (a decarbonation project puts the green-fund scheme first), and

@@ -183,9 +183,8 @@ def _ranker(examples: list[Example], fitted: Rankers) -> BlendedRanker:
     return fitted[key]
 
 
-def out_of_fold(examples: list[Example], fitted: Rankers | None = None) -> dict[str, BlendedRanker]:
+def out_of_fold(examples: list[Example], fitted: Rankers) -> dict[str, BlendedRanker]:
     """One ranker per set, fitted on the other sets."""
-    fitted = {} if fitted is None else fitted
     names = sorted({e.set_name for e in examples})
     return {n: _ranker([e for e in examples if e.set_name != n], fitted) for n in names}
 
@@ -236,8 +235,7 @@ def _oof_probabilities(x: np.ndarray, y: np.ndarray, groups: np.ndarray, names: 
     return p
 
 
-def fit(examples: list[Example], fitted: Rankers | None = None) -> ReaderModel:
-    fitted = {} if fitted is None else fitted
+def fit(examples: list[Example], fitted: Rankers) -> ReaderModel:
     folds = out_of_fold(examples, fitted)
     groups = np.array([e.set_name for e in examples])
     rows = np.array([_question_row(e, folds[e.set_name]) for e in examples])
@@ -276,12 +274,11 @@ def fit(examples: list[Example], fitted: Rankers | None = None) -> ReaderModel:
 
 
 def cross_validate(
-    examples: list[Example], services: dict[str, Any], sets: dict[str, list[Record]], fitted: Rankers | None = None
+    examples: list[Example], services: dict[str, Any], sets: dict[str, list[Record]], fitted: Rankers
 ) -> dict[str, dict[str, Any]]:
     """Leave-one-set-out: fit on every set but one, answer the one left out end to end."""
     from evals.runner import run_records
 
-    fitted = {} if fitted is None else fitted
     table = {}
     for name in sorted(sets):
         print(f"cross-validating: fitting without {name}, then answering it", file=sys.stderr)
