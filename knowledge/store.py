@@ -247,14 +247,13 @@ class ChunkStore:
     def search(
         self, query_vector: list[float], k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[Document, float]]:
-        """Nearest chunks to a query vector, with cosine similarity (1 = identical)."""
-        n = self.count()
-        if n == 0:
-            return []
+        """Nearest chunks to a query vector, with cosine similarity (1 = identical). Chroma returns
+        fewer than `k` when the collection holds fewer (none when it is empty): no count first,
+        which against a `chroma run` server would be one more round trip per question."""
         try:
             got = self._collection.query(
                 query_embeddings=[query_vector],
-                n_results=min(k, n),
+                n_results=k,
                 where=where or None,
                 include=["documents", "metadatas", "distances"],
             )

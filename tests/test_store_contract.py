@@ -52,6 +52,18 @@ def test_ingest_is_idempotent_and_counts_chunks(make, tmp_path: Path) -> None:
     assert len(texts) == chunks
 
 
+def test_search_returns_what_the_store_holds_when_k_exceeds_it(make) -> None:
+    """No count before each query: Chroma itself answers an empty collection and a k larger than it."""
+    a = make()
+    vector = a.kb.embedder.embed_query("combien de territoires")
+    assert a.kb.store.search(vector, 8) == []
+    a.ingest([CORPUS / "000_1b396a36e8a233e6.txt"])
+    n = a.kb.store.count()
+    got = a.kb.store.search(vector, n + 50)
+    assert len(got) == n and len({doc.id for doc, _ in got}) == n
+    assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+
+
 def test_a_new_collection_gets_the_measured_hnsw_settings(make) -> None:
     from knowledge.store import HNSW
 
