@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,14 @@ from assistant.answer import Answer, Citation
 from assistant.answerer import ANSWER_BUDGET, AnswerRequest
 from assistant.candidates import Candidate, gather
 from assistant.cues import CLAUSE, FIGURE
-from assistant.features import Corpus, candidate_features, gate_features, question_features
+from assistant.features import (
+    Corpus,
+    candidate_features,
+    candidate_vectors,
+    gate_features,
+    question_features,
+    set_fitted_similarity,
+)
 from assistant.question import Question
 from assistant.ranker import ReaderModel
 from assistant.reading import DocumentReader
@@ -95,6 +102,7 @@ class Reading:
     features: np.ndarray  # one row per candidate
     scores: np.ndarray  # the ranker's logit per candidate
     question_row: np.ndarray  # the abstainer's features
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # one embedding per candidate
 
     def order(self) -> list[int]:
         return [int(i) for i in np.argsort(-self.scores, kind="stable")]
@@ -136,10 +144,12 @@ class ExtractiveAnswerer:
         qvec = np.asarray(self.units.kb.embedder.embed_query_array(request.query), dtype=np.float64)
         question = Question.read(request, self.corpus, qvec)
         candidates = gather(request.passages, self.units, self.reader)
-        features = candidate_features(question, candidates, self.corpus)
-        return Reading(question, candidates, features, np.zeros(len(candidates)), np.zeros(0))
+        vectors = candidate_vectors(candidates, self.corpus)
+        features = candidate_features(question, candidates, self.corpus, vectors)
+        return Reading(question, candidates, features, np.zeros(len(candidates)), np.zeros(0), vectors)
 
     def score(self, reading: Reading) -> Reading:
+        set_fitted_similarity(reading.features, self.model.similarity.score(reading.question.vector, reading.vectors))
         reading.scores = self.model.ranker.decision(reading.features)
         reading.question_row = question_features(reading.question, reading.features, reading.scores)
         return reading

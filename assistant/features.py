@@ -48,8 +48,10 @@ __all__ = [
     "QUESTION_FEATURES",
     "Corpus",
     "candidate_features",
+    "candidate_vectors",
     "gate_features",
     "question_features",
+    "set_fitted_similarity",
 ]
 
 # (what the question wants, what the candidate holds): each pair is one learned weight.
@@ -65,7 +67,7 @@ HOLDS = ("number", "money", "date", "precision", "day", "duration", "until", "de
          "place", "defines", "inline_list", "ordinal", "is_list", "is_item", "condition")
 
 CANDIDATE_FEATURES = (
-    "dense", "dense_gap", "dense_rank", "dense_ctx", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
+    "dense", "dense_gap", "dense_rank", "dense_ctx", "dense_fit", "dense_fit_gap", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
     "lex_own", "lex_rest", "lex_rest_gap", "novel", "bm25", "bm25_rel", "span_near", "span_none", "miss_max", "names", "pairs", "rare_names",
     "in_chunk", "inv_rank", "inv_doc_rank", "log_len", "too_long", "is_heading", "is_title_like", "is_short",
     "log_items", "region_ok", "region_bad", "stage_ok", "stage_bad", "year_ok", "year_bad", "count_ok", "count_bad", "focus_in", "focus_intro", "focus_figure", "rank_ok",
@@ -166,16 +168,36 @@ def _holds(c: Candidate) -> dict[str, float]:
     }
 
 
-def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus) -> np.ndarray:
-    """One row of CANDIDATE_FEATURES per candidate."""
+def candidate_vectors(candidates: list[Candidate], corpus: Corpus) -> np.ndarray:
+    """One embedding per candidate: its unit's, or the mean of a list's units'."""
+    rows = []
+    for c in candidates:
+        if c.kind == "list":
+            _, _, vectors = corpus.index.document(c.doc.doc_id)
+            rows.append(np.mean([vectors[u.index] for u in c.units], axis=0))
+        else:
+            rows.append(c.vector)
+    return np.asarray(rows, dtype=np.float64) if rows else np.zeros((0, 0))
+
+
+def set_fitted_similarity(features: np.ndarray, fitted: np.ndarray) -> None:
+    """Fill the learned similarity's columns (`dense_fit`, and its gap to the question's best) in place:
+    `candidate_features` leaves them at zero, since their weights belong to the fitted model."""
+    if not len(fitted):
+        return
+    col = CANDIDATE_FEATURES.index("dense_fit")
+    features[:, col] = fitted
+    features[:, col + 1] = fitted - fitted.max()
+
+
+def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus, vectors: np.ndarray) -> np.ndarray:
+    """One row of CANDIDATE_FEATURES per candidate (`vectors`: from `candidate_vectors`)."""
     reader = corpus.reader
     rows: list[dict[str, float]] = []
-    for c in candidates:
-        _, _, vectors = corpus.index.document(c.doc.doc_id)
-        dense = float(np.mean([vectors[u.index] @ q.vector for u in c.units])) if c.kind == "list" else float(
-            c.vector @ q.vector
-        )
-        dense_ctx = max((float(vectors[u.index] @ q.vector) for u in c.context), default=dense)
+    dots = vectors @ q.vector if len(candidates) else np.zeros(0)
+    for c, dense in zip(candidates, dots.tolist(), strict=True):
+        _, _, unit_vectors = corpus.index.document(c.doc.doc_id)
+        dense_ctx = max((float(unit_vectors[u.index] @ q.vector) for u in c.context), default=dense)
         tokens: set[str] = set()
         counts: Counter[str] = Counter()
         for u in c.units:
@@ -224,7 +246,7 @@ def candidate_features(q: Question, candidates: list[Candidate], corpus: Corpus)
             focus_figure = any(reader.stem(m.group(3)) == q.focus for m in FIGURE.finditer(text))
         year_in = bool(q.years) and ((c.doc.date or "")[:4] in q.years or any(y in text for y in q.years))
         f = {
-            "dense": dense, "dense_ctx": dense_ctx, "lex": lex, "lex_ctx": lex_ctx, "lex_focus": lex_focus,
+            "dense": dense, "dense_ctx": dense_ctx, "dense_fit": 0.0, "dense_fit_gap": 0.0, "lex": lex, "lex_ctx": lex_ctx, "lex_focus": lex_focus,
             "lex_own": q.coverage(corpus, q.terms, tokens), "lex_rest": lex_rest,
             "novel": len(tokens - set(q.terms)) / len(tokens) if tokens else 0.0,
             "names": sum(n in ctx_text for n in q.names) / len(q.names) if q.names else 0.0,

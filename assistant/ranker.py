@@ -2,7 +2,9 @@
 gate that decides whether the runner-up candidate is worth quoting too.
 
 The ranker adds two scores: regression trees fitted with LightGBM's LambdaMART and a listwise
-linear model; the abstainer and the gate are logistic regressions. All are fitted over the
+linear model; the abstainer and the gate are logistic regressions. One of the ranker's features
+is itself learned: a reweighting of the embedding's dimensions (`Similarity`) that compares a
+question with the candidates that answer such questions better than the plain cosine does. All are fitted over the
 features of `assistant.features` by `make reader` (`evals/reader.py`) and stored as one JSON file
 in the package (`assistant/reader.json`). Scoring is dot products and array lookups in numpy, so
 loading and using it costs milliseconds and imports neither scikit-learn nor LightGBM.
@@ -20,9 +22,36 @@ import numpy as np
 from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES
 from knowledge.errors import ConfigError
 
-__all__ = ["MODEL_PATH", "BlendedRanker", "LinearModel", "ReaderModel", "TreeEnsemble"]
+__all__ = ["MODEL_PATH", "BlendedRanker", "LinearModel", "ReaderModel", "Similarity", "TreeEnsemble"]
 
 MODEL_PATH = Path(__file__).with_name("reader.json")
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """A learned weight per dimension of the embedding: `sum_d w_d q_d v_d` instead of the cosine's
+    `sum_d q_d v_d`, fitted (listwise, pulled towards all ones) so that the candidates that answer
+    the training questions come first. The embedding places a question next to passages on its
+    topic; the weights favour the dimensions that also separate the sentence that answers."""
+
+    weights: np.ndarray
+
+    def score(self, question: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """The learned similarity of a question vector to each row of `vectors`."""
+        if not len(vectors):
+            return np.zeros(0)
+        if len(question) != len(self.weights):
+            # Embeddings of another model (an `--embedder` of other dimensions): its weights mean nothing
+            # there, the cosine is the feature's neutral value. `make reader` refits for that model.
+            return vectors @ question
+        return vectors @ (self.weights * question)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weights": [round(float(v), 6) for v in self.weights]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Similarity:
+        return cls(np.asarray(data["weights"], dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -190,6 +219,7 @@ def _check_features(features: tuple[str, ...], expected: tuple[str, ...], where:
 @dataclass(frozen=True)
 class ReaderModel:
     ranker: BlendedRanker  # candidate -> score of "holds an expected fact" (compared within a question)
+    similarity: Similarity  # (question, candidate) vectors -> the ranker's dense_fit feature
     abstainer: LinearModel  # question -> logit of "the best candidate answers"
     threshold: float  # answer when the abstainer's probability is at least this
     gate: LinearModel  # (question, runner-up) -> logit of "the runner-up adds an expected fact"
@@ -202,6 +232,7 @@ class ReaderModel:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(
                 BlendedRanker.from_dict(data["ranker"], CANDIDATE_FEATURES, str(path)),
+                Similarity.from_dict(data["similarity"]),
                 LinearModel.from_dict(data["abstainer"], QUESTION_FEATURES, str(path)),
                 float(data["threshold"]),
                 LinearModel.from_dict(data["gate"], GATE_FEATURES, str(path)),
@@ -216,6 +247,7 @@ class ReaderModel:
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {
             "ranker": self.ranker.to_dict(),
+            "similarity": self.similarity.to_dict(),
             "abstainer": self.abstainer.to_dict(),
             "threshold": round(self.threshold, 6),
             "gate": self.gate.to_dict(),

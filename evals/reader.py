@@ -5,6 +5,9 @@ A candidate is labelled positive when it comes from an expected source and holds
 of the record's expected facts as the best candidate of that record does (at least one).
 The ranker over `assistant.features.CANDIDATE_FEATURES` adds LambdaMART trees (LightGBM) and a
 listwise linear model (a softmax over each question's candidates), each record weighing the same;
+one of its features, the learned similarity (`fit_similarity`), is fitted first and its columns are
+filled out of fold by set (in the leave-one-set-out table, the left-out set did help fit the other
+sets' columns, never its own: a small optimistic bias the held-out sets do not have);
 the abstainer is a logistic regression over `QUESTION_FEATURES`, fitted on out-of-fold ranker
 scores, labelled by whether the record is answerable. Its threshold is the highest that keeps
 out-of-fold false abstention at most `MAX_FALSE_ABSTENTION`; the gate (quote the runner-up too)
@@ -27,7 +30,8 @@ import numpy as np
 
 from assistant.extractive import QUOTE_LEN, ExtractiveAnswerer, Reading, list_lines
 from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, gate_features, question_features
-from assistant.ranker import MODEL_PATH, BlendedRanker, LinearModel, ReaderModel, TreeEnsemble
+from assistant.features import set_fitted_similarity
+from assistant.ranker import MODEL_PATH, BlendedRanker, LinearModel, ReaderModel, Similarity, TreeEnsemble
 from evals.dataset import Record, load_dataset
 from evals.metrics import compute_metrics, fact_found, source_matches
 
@@ -42,6 +46,8 @@ TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
     "synth_d": (HERE / "train" / "synth_d.jsonl", HERE / "train" / "corpus3"),
     "synth_e": (HERE / "train" / "synth_e.jsonl", HERE / "train" / "corpus4"),
     "synth_f": (HERE / "train" / "synth_f.jsonl", HERE / "train" / "corpus5"),
+    "synth_g": (HERE / "train" / "synth_g.jsonl", HERE / "train" / "corpus6"),
+    "synth_h": (HERE / "train" / "synth_h.jsonl", HERE / "train" / "corpus7"),
 }
 MAX_FALSE_ABSTENTION = 0.04
 GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
@@ -55,6 +61,7 @@ TREES = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 15, "mi
          "force_col_wise": True, "num_threads": 2, "verbose": -1}
 TREE_ROUNDS = 200
 LINEAR_WEIGHT = 0.5
+SIMILARITY_L2 = 1e-3  # pulls the similarity's weights towards the cosine's (all ones); the one value tried
 MAX_MEDIAN_QUOTE = 250  # characters quoted, median over answers: room for the frame within 300
 
 
@@ -67,12 +74,17 @@ class Example:
     found: np.ndarray  # per candidate, which fact groups it holds (n_candidates x n_groups)
 
 
+def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and spread (1 for a constant column): the linear models see standardised features."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
 def _fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...], c: float) -> LinearModel:
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardiser(x)
     model = LogisticRegression(C=c, max_iter=5000, solver="lbfgs")
     model.fit((x - mean) / scale, y, sample_weight=w * len(w) / w.sum())  # weights of mean 1: C as usual
     return LinearModel(names, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
@@ -126,9 +138,7 @@ def fit_ranker(examples: list[Example], l2: float = RANKER_L2) -> LinearModel:
 
     kept = [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
     x = np.vstack([e.reading.features for e in kept])
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardiser(x)
     x = (x - mean) / scale
     y = np.concatenate([e.labels / e.labels.sum() for e in kept])  # each question's target distribution
     starts = np.cumsum([0] + [len(e.labels) for e in kept[:-1]])
@@ -145,6 +155,46 @@ def fit_ranker(examples: list[Example], l2: float = RANKER_L2) -> LinearModel:
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
     return LinearModel(CANDIDATE_FEATURES, mean, scale, w, 0.0)
+
+
+def fit_similarity(examples: list[Example], l2: float = SIMILARITY_L2) -> Similarity:
+    """The learned similarity (`assistant.ranker.Similarity`): for each question, a softmax over its
+    candidates' `a * sum_d w_d q_d v_d`, fitted so that the answering candidates get the probability,
+    with L2 pulling w towards ones (the plain cosine). Alone, it puts an answering candidate first for
+    0.461 of the facts out of fold by set, against 0.381 for the cosine (16 training sets)."""
+    from scipy.optimize import minimize
+
+    kept = [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
+    products = np.vstack([e.reading.vectors * e.reading.question.vector[None, :] for e in kept])
+    y = np.concatenate([e.labels / e.labels.sum() for e in kept])
+    starts = np.cumsum([0] + [len(e.labels) for e in kept[:-1]])
+    group = np.repeat(np.arange(len(kept)), [len(e.labels) for e in kept])
+    n = len(kept)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, w = theta[0], theta[1:]
+        sim = products @ w
+        s = a * sim
+        s = s - np.maximum.reduceat(s, starts)[group]
+        e = np.exp(s)
+        p = e / np.add.reduceat(e, starts)[group]
+        value = -float(y @ np.log(p + 1e-12)) / n + l2 * float((w - 1) @ (w - 1))
+        g = (p - y) / n
+        return value, np.concatenate([[float(g @ sim)], a * (products.T @ g) + 2 * l2 * (w - 1)])
+
+    start = np.concatenate([[30.0], np.ones(products.shape[1])])  # a: cosines differ by hundredths
+    theta = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+    return Similarity(theta[1:])
+
+
+def fill_similarity_out_of_fold(examples: list[Example]) -> None:
+    """The similarity columns of each set's candidates, from a similarity fitted on the other sets:
+    the ranker learns how far to trust it on questions it was not fitted on (stacking)."""
+    for name in sorted({e.set_name for e in examples}):
+        similarity = fit_similarity([e for e in examples if e.set_name != name])
+        for e in examples:
+            if e.set_name == name:
+                set_fitted_similarity(e.reading.features, similarity.score(e.reading.question.vector, e.reading.vectors))
 
 
 def fit_trees(examples: list[Example]) -> TreeEnsemble:
@@ -197,7 +247,7 @@ def _gate_rows(examples: list[Example], folds: dict[str, BlendedRanker], rows: n
         if not e.record.answerable or not e.found.shape[1]:
             continue
         scores = folds[e.set_name].decision(e.reading.features)
-        reading = Reading(e.reading.question, e.reading.candidates, e.reading.features, scores, qrow)
+        reading = Reading(e.reading.question, e.reading.candidates, e.reading.features, scores, qrow, e.reading.vectors)
         order = reading.order()
         second = ExtractiveAnswerer.runner_up(reading, order) if order else None
         first = order[0] if order else None
@@ -270,7 +320,8 @@ def fit(examples: list[Example], fitted: Rankers) -> ReaderModel:
         "oof_with_runner_up_recall": round(float((base + gain * add).mean()), 4),
         "oof_runner_up_share": round(float(add.mean()), 4),
     }
-    return ReaderModel(_ranker(examples, fitted), abstainer, threshold, gate, gate_threshold, info)
+    similarity = fit_similarity(examples)
+    return ReaderModel(_ranker(examples, fitted), similarity, abstainer, threshold, gate, gate_threshold, info)
 
 
 def cross_validate(
@@ -321,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         by_corpus = _services(Path(tmp), {corpus for _, corpus in chosen.values()})
         services = {n: by_corpus[corpus] for n, (_, corpus) in chosen.items()}
         examples = build_examples(services, sets)
+        fill_similarity_out_of_fold(examples)
         print(f"{len(examples)} records, {sum(len(e.labels) for e in examples)} candidates", file=sys.stderr)
         fitted: Rankers = {}
         model = fit(examples, fitted)

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES
 from assistant.question import focus_noun, stated_numbers
-from assistant.ranker import MODEL_PATH, BlendedRanker, LinearModel, ReaderModel, TreeEnsemble
+from assistant.ranker import MODEL_PATH, BlendedRanker, LinearModel, ReaderModel, Similarity, TreeEnsemble
 from assistant.spans import spans_of
 from knowledge.errors import ConfigError
 from knowledge.lexical import FrenchAnalyzer
@@ -31,8 +31,11 @@ def test_the_shipped_model_loads_and_knows_what_it_was_trained_on() -> None:
     trained_on = set(model.info["trained_on"])
     assert {"dev", "blind4"} <= trained_on
     # The held-out sets are never learned from.
-    held_out = {"heldout", "unseen", "unseen2", *(f"frozen{n}" for n in ("", 2, 3, 4, 5, 6)), *(f"frozen{n}_unseen" for n in ("", 2, 3, 4, 5, 6))}
+    held_out = {"heldout", "unseen", "unseen2", "unseen2b", *(f"frozen{n}" for n in ("", 2, 3, 4, 5, 6, 7)),
+                *(f"frozen{n}_unseen" for n in ("", 2, 3, 4, 5, 6))}
     assert not trained_on & held_out
+    # The learned similarity weighs the bundled embedder's 384 dimensions.
+    assert model.similarity.weights.shape == (384,) and np.isfinite(model.similarity.weights).all()
     # The abstention threshold was chosen so that out-of-fold false abstention stays within 0.05.
     assert model.info["oof_false_abstention"] <= 0.05
 
@@ -214,6 +217,48 @@ def test_the_listwise_ranker_learns_to_put_the_answering_candidate_first() -> No
     x, y = np.vstack([e.reading.features for e in train]), np.concatenate([e.labels for e in train])
     pointwise = _fit_logistic(x, y, np.where(y > 0, 5.0, 1.0), CANDIDATE_FEATURES, 0.3)
     assert first_right(model) >= 0.75 > 0.3 >= first_right(pointwise)  # measured: 0.80 and 0.18 (6 candidates)
+
+
+def test_the_similarity_is_a_weighted_cosine_and_falls_back_to_the_cosine_on_other_embeddings() -> None:
+    q, v = np.array([1.0, 2.0, 0.0]), np.array([[1.0, 1.0, 5.0], [0.0, 1.0, 0.0]])
+    assert Similarity(np.ones(3)).score(q, v).tolist() == (v @ q).tolist()
+    assert Similarity(np.array([2.0, 0.0, 1.0])).score(q, v).tolist() == [2.0, 0.0]
+    # embeddings of other dimensions (another embedder than the one it was fitted on): the plain cosine
+    assert Similarity(np.array([2.0, 0.0])).score(q, v).tolist() == (v @ q).tolist()
+    assert Similarity(np.ones(3)).score(q, np.zeros((0, 3))).shape == (0,)
+
+
+def test_the_learned_similarity_finds_the_dimensions_that_tell_the_answer() -> None:
+    """Toy readings in 8 dimensions: every candidate is on the question's topic (dimensions 1-7, where
+    distractors are closer to it), the one that answers also shares the question's dimension 0. The
+    cosine prefers the distractors; the fitted weights put the answer first on new questions."""
+    from types import SimpleNamespace
+
+    from evals.reader import fit_similarity
+
+    rng = np.random.default_rng(5)
+
+    def example() -> SimpleNamespace:
+        q = np.concatenate([[1.0], rng.normal(size=7)])
+        vectors = q[None, :] + rng.normal(scale=0.3, size=(6, 8))
+        vectors[:, 0] = 0.0
+        answer = int(rng.integers(6))
+        vectors[answer, 1:] = 0.5 * q[1:] + rng.normal(scale=0.3, size=7)  # further from the topic...
+        vectors[answer, 0] = 1.5  # ...but it holds what was asked
+        labels = np.zeros(6)
+        labels[answer] = 1.0
+        return SimpleNamespace(reading=SimpleNamespace(question=SimpleNamespace(vector=q), vectors=vectors), labels=labels)
+
+    train, held_out = [example() for _ in range(300)], [example() for _ in range(200)]
+
+    def first_right(score) -> float:  # noqa: ANN001 - a scoring function
+        return float(np.mean([e.labels[int(np.argmax(score(e)))] for e in held_out]))
+
+    similarity = fit_similarity(train)
+    cosine = first_right(lambda e: e.reading.vectors @ e.reading.question.vector)
+    learned = first_right(lambda e: similarity.score(e.reading.question.vector, e.reading.vectors))
+    assert learned >= 0.9 > 0.2 >= cosine
+    assert similarity.weights[0] > similarity.weights[1:].max()
 
 
 # -- training ---------------------------------------------------------------------------------
