@@ -29,8 +29,14 @@ from typing import Any
 import numpy as np
 
 from assistant.extractive import QUOTE_LEN, ExtractiveAnswerer, Reading, list_lines
-from assistant.features import CANDIDATE_FEATURES, GATE_FEATURES, QUESTION_FEATURES, gate_features, question_features
-from assistant.features import set_fitted_similarity
+from assistant.features import (
+    CANDIDATE_FEATURES,
+    GATE_FEATURES,
+    QUESTION_FEATURES,
+    gate_features,
+    question_features,
+    set_fitted_similarity,
+)
 from assistant.ranker import MODEL_PATH, BlendedRanker, LinearModel, ReaderModel, Similarity, TreeEnsemble
 from evals.dataset import Record, load_dataset
 from evals.metrics import compute_metrics, fact_found, source_matches
