@@ -39,19 +39,20 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# The quality gate (issue 9): every set at its measured figures less a margin of about two records (2 / the
+# The quality gate (issue 9): every set at its measured figures (the worse of two runs on knowledge bases built
+# anew: HNSW indexes differ between builds, which moves a set by a record or two) less a margin of about two records (2 / the
 # number of records a rate is over, rounded down), the sets the reader learns from at their in-sample figures
 # (their cross-validated ones are in evals/README.md); lengths at 1.1 x the measured ones
 # (at least 300 / 1200). A regression anywhere fails the build. Figures: evals/README.md, "Current figures".
 # Latency is reported, never gated: a timed threshold on a shared 2-core runner fails on noise (CI once read
 # 324 ms against 300 on a set whose runs here read 49-107 ms); bench/ measures speed.
 EVAL_GATE_DEV ?= --fail-under fact_recall=0.95 --fail-under all_facts=0.93 --fail-under citation_hit=0.97 --fail-under abstention_accuracy=0.41 --fail-over false_abstention=0.03 --fail-over length_median=300 --fail-over length_max=1200
-EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.85 --fail-under all_facts=0.85 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.06 --fail-over length_median=300 --fail-over length_max=1200
+EVAL_GATE_DEV2 ?= --fail-under fact_recall=0.83 --fail-under all_facts=0.82 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.06 --fail-over length_median=300 --fail-over length_max=1200
 EVAL_GATE_DEV3 ?= --fail-under fact_recall=0.77 --fail-under all_facts=0.69 --fail-under citation_hit=0.93 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.07 --fail-over length_median=330 --fail-over length_max=1200
 EVAL_GATE_BLIND4 ?= --fail-under fact_recall=0.7 --fail-under all_facts=0.68 --fail-under citation_hit=0.82 --fail-under abstention_accuracy=0.15 --fail-over false_abstention=0.05 --fail-over length_median=313 --fail-over length_max=1200
-EVAL_GATE_BLIND5 ?= --fail-under fact_recall=0.75 --fail-under all_facts=0.73 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.11 --fail-over false_abstention=0.07 --fail-over length_median=325 --fail-over length_max=1200
-EVAL_GATE_BLIND6 ?= --fail-under fact_recall=0.83 --fail-under all_facts=0.81 --fail-under citation_hit=0.9 --fail-under abstention_accuracy=0.13 --fail-over false_abstention=0.05 --fail-over length_median=300 --fail-over length_max=1201
-EVAL_GATE_BLIND7 ?= --fail-under fact_recall=0.95 --fail-under all_facts=0.94 --fail-under citation_hit=0.95 --fail-under abstention_accuracy=0.25 --fail-over false_abstention=0.03 --fail-over length_median=300 --fail-over length_max=1200
+EVAL_GATE_BLIND5 ?= --fail-under fact_recall=0.75 --fail-under all_facts=0.73 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.11 --fail-over false_abstention=0.07 --fail-over length_median=327 --fail-over length_max=1200
+EVAL_GATE_BLIND6 ?= --fail-under fact_recall=0.83 --fail-under all_facts=0.8 --fail-under citation_hit=0.9 --fail-under abstention_accuracy=0.13 --fail-over false_abstention=0.05 --fail-over length_median=300 --fail-over length_max=1201
+EVAL_GATE_BLIND7 ?= --fail-under fact_recall=0.95 --fail-under all_facts=0.94 --fail-under citation_hit=0.94 --fail-under abstention_accuracy=0.25 --fail-over false_abstention=0.03 --fail-over length_median=300 --fail-over length_max=1200
 EVAL_GATE_HELDOUT ?= --fail-under fact_recall=0.62 --fail-under all_facts=0.54 --fail-under citation_hit=0.81 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.1 --fail-over length_median=360 --fail-over length_max=1200
 EVAL_GATE_FROZEN ?= --fail-under fact_recall=0.7 --fail-under all_facts=0.65 --fail-under citation_hit=0.82 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.14 --fail-over length_median=300 --fail-over length_max=1200
 EVAL_GATE_FROZEN2 ?= --fail-under fact_recall=0.85 --fail-under all_facts=0.82 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.14 --fail-over false_abstention=0.09 --fail-over length_median=300 --fail-over length_max=1200
@@ -60,14 +61,14 @@ EVAL_GATE_FROZEN4 ?= --fail-under fact_recall=0.65 --fail-under all_facts=0.6 --
 EVAL_GATE_FROZEN5 ?= --fail-under fact_recall=0.67 --fail-under all_facts=0.63 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.1 --fail-over length_median=300 --fail-over length_max=1200
 EVAL_GATE_FROZEN6 ?= --fail-under fact_recall=0.84 --fail-under all_facts=0.82 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.07 --fail-over false_abstention=0.09 --fail-over length_median=335 --fail-over length_max=1200
 EVAL_GATE_FROZEN7 ?= --fail-under fact_recall=0.68 --fail-under all_facts=0.62 --fail-under citation_hit=0.81 --fail-under abstention_accuracy=0.11 --fail-over false_abstention=0.1 --fail-over length_median=300 --fail-over length_max=1200
-EVAL_GATE_UNSEEN ?= --fail-under fact_recall=0.55 --fail-under all_facts=0.46 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.04 --fail-over false_abstention=0.04 --fail-over length_median=438 --fail-over length_max=1389
+EVAL_GATE_UNSEEN ?= --fail-under fact_recall=0.51 --fail-under all_facts=0.43 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.04 --fail-over false_abstention=0.04 --fail-over length_median=438 --fail-over length_max=1389
 EVAL_GATE_FROZEN_UNSEEN ?= --fail-under fact_recall=0.55 --fail-under all_facts=0.43 --fail-under citation_hit=0.82 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=465 --fail-over length_max=1370
 EVAL_GATE_FROZEN2_UNSEEN ?= --fail-under fact_recall=0.57 --fail-under all_facts=0.43 --fail-under citation_hit=0.91 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=317 --fail-over length_max=1200
 EVAL_GATE_FROZEN3_UNSEEN ?= --fail-under fact_recall=0.55 --fail-under all_facts=0.43 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=374 --fail-over length_max=1200
 EVAL_GATE_FROZEN4_UNSEEN ?= --fail-under fact_recall=0.63 --fail-under all_facts=0.6 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.09 --fail-over length_median=417 --fail-over length_max=1297
 EVAL_GATE_FROZEN5_UNSEEN ?= --fail-under fact_recall=0.41 --fail-under all_facts=0.36 --fail-under citation_hit=0.83 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.07 --fail-over length_median=420 --fail-over length_max=1313
 EVAL_GATE_FROZEN6_UNSEEN ?= --fail-under fact_recall=0.45 --fail-under all_facts=0.41 --fail-under citation_hit=0.89 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.07 --fail-over length_median=433 --fail-over length_max=1287
-EVAL_GATE_UNSEEN2 ?= --fail-under fact_recall=0.36 --fail-under all_facts=0.28 --fail-under citation_hit=0.88 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.07 --fail-over length_median=300 --fail-over length_max=1200
+EVAL_GATE_UNSEEN2 ?= --fail-under fact_recall=0.36 --fail-under all_facts=0.28 --fail-under citation_hit=0.86 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.07 --fail-over length_median=300 --fail-over length_max=1200
 EVAL_GATE_UNSEEN2B ?= --fail-under fact_recall=0.51 --fail-under all_facts=0.45 --fail-under citation_hit=0.95 --fail-under abstention_accuracy=0.0 --fail-over false_abstention=0.05 --fail-over length_median=300 --fail-over length_max=1200
 
 test: install chromium
