@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class Reading:
     features: np.ndarray  # one row per candidate
     scores: np.ndarray  # the ranker's logit per candidate
     question_row: np.ndarray  # the abstainer's features
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # one embedding per candidate
+    vectors: np.ndarray  # one embedding per candidate (`features.candidate_vectors`)
 
     def order(self) -> list[int]:
         return [int(i) for i in np.argsort(-self.scores, kind="stable")]

@@ -3,9 +3,8 @@ reader). The questions are phrased anew here: none is copied from a dataset the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import pytest
 
