@@ -300,6 +300,7 @@ OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
     (TRAIN / "corpus5", [TRAIN / "synth_f.jsonl"]),
     (TRAIN / "corpus6", [TRAIN / "synth_g.jsonl"]),
     (TRAIN / "corpus7", [TRAIN / "synth_h.jsonl"]),
+    (TRAIN / "corpus8", [TRAIN / "synth_i.jsonl"]),
 ]
 
 
