@@ -293,6 +293,7 @@ OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
     (UNSEEN / "corpus", [UNSEEN / f"{n}.jsonl" for n in ("unseen", "frozen_unseen", "frozen2_unseen", "frozen3_unseen",
                                                          "frozen4_unseen", "frozen5_unseen", "frozen6_unseen")]),
     (ROOT / "evals" / "unseen2" / "corpus", [ROOT / "evals" / "unseen2" / f"{n}.jsonl" for n in ("unseen2", "unseen2b")]),
+    (ROOT / "evals" / "unseen3" / "corpus", [ROOT / "evals" / "unseen3" / "unseen3.jsonl"]),
     (TRAIN / "corpus", [TRAIN / "synth_a.jsonl", TRAIN / "synth_b.jsonl"]),
     (TRAIN / "corpus2", [TRAIN / "synth_c.jsonl"]),
     (TRAIN / "corpus3", [TRAIN / "synth_d.jsonl"]),
