@@ -43,7 +43,7 @@ from evals.metrics import compute_metrics, fact_found, source_matches
 
 HERE = Path(__file__).parent
 # The sets the reader learns from, each with the corpus it asks about (None: the bundled corpus).
-# heldout.jsonl, frozen*.jsonl and everything under evals/unseen/ and evals/unseen2/ never are.
+# heldout.jsonl, frozen*.jsonl and everything under evals/unseen/, evals/unseen2/ and evals/unseen3/ never are.
 TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
     **{n: (HERE / "datasets" / f"{n}.jsonl", None) for n in ("dev", "dev2", "dev3", "blind4", "blind5", "blind6", "blind7")},
     "oos": (HERE / "train" / "oos.jsonl", None),
