@@ -66,6 +66,9 @@ class Tab:
     def upload(self, path: Path) -> str:
         """Add a file in the Documents tab; returns the per-file report."""
         self.tab("Documents")
+        # The tab renders its panel on the click: set the file only once the upload box shows, or a slow
+        # render can replace the input after the file was set (a CI run under load lost an upload so).
+        self.page.wait_for_selector("#tia-upload", state="visible", timeout=TIMEOUT_MS)
         self.page.locator("#tia-upload input[type=file]").set_input_files(str(path))
         self.page.wait_for_selector(f"#tia-upload :text('{path.name}')", timeout=TIMEOUT_MS)
         self.page.locator("#tia-add").click()
