@@ -302,6 +302,8 @@ OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
     (TRAIN / "corpus6", [TRAIN / "synth_g.jsonl"]),
     (TRAIN / "corpus7", [TRAIN / "synth_h.jsonl"]),
     (TRAIN / "corpus8", [TRAIN / "synth_i.jsonl"]),
+    (TRAIN / "corpus9", [TRAIN / "synth_j.jsonl"]),
+    (TRAIN / "corpus10", [TRAIN / "synth_k.jsonl"]),
 ]
 
 
