@@ -294,6 +294,7 @@ OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
                                                          "frozen4_unseen", "frozen5_unseen", "frozen6_unseen")]),
     (ROOT / "evals" / "unseen2" / "corpus", [ROOT / "evals" / "unseen2" / f"{n}.jsonl" for n in ("unseen2", "unseen2b")]),
     (ROOT / "evals" / "unseen3" / "corpus", [ROOT / "evals" / "unseen3" / "unseen3.jsonl"]),
+    (ROOT / "evals" / "unseen4" / "corpus", [ROOT / "evals" / "unseen4" / "unseen4.jsonl"]),
     (TRAIN / "corpus", [TRAIN / "synth_a.jsonl", TRAIN / "synth_b.jsonl"]),
     (TRAIN / "corpus2", [TRAIN / "synth_c.jsonl"]),
     (TRAIN / "corpus3", [TRAIN / "synth_d.jsonl"]),
@@ -302,8 +303,8 @@ OTHER_CORPORA = [  # (the corpus, the sets that ask about it)
     (TRAIN / "corpus6", [TRAIN / "synth_g.jsonl"]),
     (TRAIN / "corpus7", [TRAIN / "synth_h.jsonl"]),
     (TRAIN / "corpus8", [TRAIN / "synth_i.jsonl"]),
-    (TRAIN / "corpus9", [TRAIN / "synth_j.jsonl"]),
-    (TRAIN / "corpus10", [TRAIN / "synth_k.jsonl"]),
+    (TRAIN / "corpus9", [TRAIN / "synth_j.jsonl", TRAIN / "ind_corpus9.jsonl"]),
+    (TRAIN / "corpus10", [TRAIN / "synth_k.jsonl", TRAIN / "ind_corpus10.jsonl"]),
 ]
 
 
@@ -318,8 +319,19 @@ def test_every_fact_of_the_other_corpora_is_in_an_expected_source(corpus: Path, 
     assert missing_facts(records, docs) == []
 
 
+BUNDLED_TRAIN = [TRAIN / "ind_bundled.jsonl"]  # training sets over the bundled corpus kept beside the others
+
+
+@pytest.mark.parametrize("path", BUNDLED_TRAIN, ids=lambda p: p.name)
+def test_every_fact_of_the_bundled_training_sets_is_in_an_expected_source(path, corpus: dict[str, str]) -> None:  # noqa: ANN001
+    records = load_dataset(path)
+    assert len(records) >= 30 and sum(not r.answerable for r in records) >= 7
+    assert all(r.expected_sources for r in records if r.answerable)
+    assert missing_facts(records, corpus) == []
+
+
 def test_every_set_loads_together_with_unique_ids() -> None:
-    paths = SHIPPED + [p for _, paths in OTHER_CORPORA for p in paths] + [TRAIN / "oos.jsonl"]
+    paths = SHIPPED + [p for _, paths in OTHER_CORPORA for p in paths] + [TRAIN / "oos.jsonl", *BUNDLED_TRAIN]
     records = load_datasets(paths)
     assert len({r.id for r in records}) == len(records)
     assert len(records) >= 1600
