@@ -23,6 +23,7 @@ __all__ = [
     "ROLE_Q",
     "PERSON_NAME",
     "ROLE",
+    "SUPPORT",
     "ordinal_mentions",
     "ANAPHOR",
     "CLAUSE",
@@ -177,5 +178,13 @@ CONDITION = re.compile(
     r"\b(?:[ée]ligibles?|in[ée]ligibles?|exclu(?:e|s|es)?|excluded|ne (?:peuvent|peut|sont|est) pas|doivent|doit|"
     r"réservée?s?|au moins|au minimum|minimum|maximum|conditions?|critères?|sous réserve|à condition|"
     r"s['’]adresse|ouverte?s? aux|must|only|at least|eligible|not eligible)\b",
+    re.I,
+)
+# A word naming a support instrument (a grant, a loan, a fund, a call for projects, a scheme): what a
+# question about schemes wants a sentence to name, whatever else it shares with the question.
+SUPPORT = re.compile(
+    r"\b(?:aides?|dispositifs?|subventions?|pr[êe]ts?|fonds|appels? [àa] projets|primes?|ch[èe]ques?|avances? "
+    r"remboursables?|garanties?|cr[ée]dits? d.imp[ôo]t|exon[ée]rations?|allocations?|dotations?|enveloppes?|"
+    r"bonus|vouchers?|grants?|loans?|funds?|schemes?|subsid(?:y|ies))\b",
     re.I,
 )

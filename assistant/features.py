@@ -33,6 +33,7 @@ from assistant.cues import (
     ORDINAL_WORDS,
     PERSON_NAME,
     ROLE,
+    SUPPORT,
     UNTIL,
     date_precision,
 )
@@ -60,11 +61,11 @@ PAIRS = (
     ("date", "date"), ("date", "precision"), ("precise_date", "day"), ("duration", "duration"),
     ("until", "until"), ("deadline", "deadline"), ("person", "person"), ("person", "role"),
     ("role", "role"), ("place", "place"), ("definition", "defines"), ("list", "is_list"),
-    ("list", "inline_list"), ("list", "is_item"), ("scheme", "is_list"), ("scheme", "money"),
+    ("list", "inline_list"), ("list", "is_item"), ("scheme", "is_list"), ("scheme", "money"), ("scheme", "support"),
     ("rank", "ordinal"), ("fact", "number"), ("eligibility", "condition"),
 )
 HOLDS = ("number", "money", "date", "precision", "day", "duration", "until", "deadline", "person", "role",
-         "place", "defines", "inline_list", "ordinal", "is_list", "is_item", "condition")
+         "place", "defines", "inline_list", "ordinal", "is_list", "is_item", "condition", "support")
 
 CANDIDATE_FEATURES = (
     "dense", "dense_gap", "dense_rank", "dense_ctx", "dense_fit", "dense_fit_gap", "lex", "lex_gap", "lex_rank", "lex_ctx", "lex_focus",
@@ -75,7 +76,7 @@ CANDIDATE_FEATURES = (
 )
 QUESTION_FEATURES = (
     "top", "margin", "top_dense", "top_lex", "top_lex_ctx", "missing", "unknown_names", "unknown_stages",
-    "type_held", "top_region_bad", "top_span_near", "top5_span_near", "top_miss_max", "max_lex", "max_dense",
+    "type_held", "top_region_bad", "top_year_bad", "top_span_near", "top5_span_near", "top_miss_max", "max_lex", "max_dense",
     "n_terms", "no_terms", "english", *(f"wants_{w}" for w in WANTS),
 )
 
@@ -165,6 +166,7 @@ def _holds(c: Candidate) -> dict[str, float]:
         "is_list": float(c.kind == "list"),
         "is_item": float(c.kind == "item"),
         "condition": float(bool(CONDITION.search(text))),
+        "support": float(bool(SUPPORT.search(text))),
     }
 
 
@@ -310,6 +312,7 @@ def question_features(q: Question, features: np.ndarray, scores: np.ndarray) -> 
         f["top_dense"], f["top_lex"], f["top_lex_ctx"] = best[col["dense"]], best[col["lex"]], best[col["lex_ctx"]]
         f["type_held"] = float(sum(best[col[f"{w}x{h}"]] for w, h in PAIRS) > 0)
         f["top_region_bad"] = best[col["region_bad"]]
+        f["top_year_bad"] = best[col["year_bad"]]
         f["top_span_near"] = best[col["span_near"]]
         f["top5_span_near"] = float(features[order[:5], col["span_near"]].max())
         f["top_miss_max"] = best[col["miss_max"]]

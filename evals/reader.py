@@ -43,7 +43,7 @@ from evals.metrics import compute_metrics, fact_found, source_matches
 
 HERE = Path(__file__).parent
 # The sets the reader learns from, each with the corpus it asks about (None: the bundled corpus).
-# heldout.jsonl, frozen*.jsonl and everything under evals/unseen/, evals/unseen2/ and evals/unseen3/ never are.
+# heldout.jsonl, frozen*.jsonl and everything under evals/unseen/ to evals/unseen4/ never are.
 TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
     **{n: (HERE / "datasets" / f"{n}.jsonl", None) for n in ("dev", "dev2", "dev3", "blind4", "blind5", "blind6", "blind7")},
     "oos": (HERE / "train" / "oos.jsonl", None),
@@ -54,6 +54,13 @@ TRAIN_SETS: dict[str, tuple[Path, Path | None]] = {
     "synth_f": (HERE / "train" / "synth_f.jsonl", HERE / "train" / "corpus5"),
     "synth_g": (HERE / "train" / "synth_g.jsonl", HERE / "train" / "corpus6"),
     "synth_h": (HERE / "train" / "synth_h.jsonl", HERE / "train" / "corpus7"),
+    "synth_i": (HERE / "train" / "synth_i.jsonl", HERE / "train" / "corpus8"),
+    "synth_j": (HERE / "train" / "synth_j.jsonl", HERE / "train" / "corpus9"),
+    "synth_k": (HERE / "train" / "synth_k.jsonl", HERE / "train" / "corpus10"),
+    # industrialists' questions (a town, a need, what support), on the bundled corpus and two synthetic ones
+    "ind_bundled": (HERE / "train" / "ind_bundled.jsonl", None),
+    "ind_corpus9": (HERE / "train" / "ind_corpus9.jsonl", HERE / "train" / "corpus9"),
+    "ind_corpus10": (HERE / "train" / "ind_corpus10.jsonl", HERE / "train" / "corpus10"),
 }
 MAX_FALSE_ABSTENTION = 0.04
 GATE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
