@@ -181,7 +181,9 @@ CONDITION = re.compile(
     re.I,
 )
 # A word naming a support instrument (a grant, a loan, a fund, a call for projects, a scheme): what a
-# question about schemes wants a sentence to name, whatever else it shares with the question.
+# question about schemes wants a sentence to name, whatever else it shares with the question. Narrower
+# than `ingest.scheme_names.SUPPORT_NOUNS`, whose words also open a scheme's name ("Programme …",
+# "Plan …", "Mission …") but in running text name much else.
 SUPPORT = re.compile(
     r"\b(?:aides?|dispositifs?|subventions?|pr[êe]ts?|fonds|appels? [àa] projets|primes?|ch[èe]ques?|avances? "
     r"remboursables?|garanties?|cr[ée]dits? d.imp[ôo]t|exon[ée]rations?|allocations?|dotations?|enveloppes?|"
