@@ -27,12 +27,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.metrics import lower_is_better
+
 __all__ = ["MARGIN_RECORDS", "gate_options", "makefile_with", "thresholds"]
 
 MARGIN_RECORDS = 2
 LENGTH_FACTOR = 1.1
 LENGTH_FLOORS = {"length_median": 300, "length_max": 1200}
 _PER_ANSWERABLE = ("fact_recall", "all_facts", "citation_hit")
+# The gated metrics, in the Makefile's order; whether each fails under or over is `lower_is_better`'s.
+GATED = (*_PER_ANSWERABLE, "abstention_accuracy", "false_abstention", *LENGTH_FLOORS)
 
 
 def _floor2(x: float) -> float:
@@ -47,11 +51,12 @@ def thresholds(reports: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The gate of one set from its reports (one per run): metric -> limit."""
     if not reports:
         raise ValueError("no report to derive a gate from")
-    def measured(name: str) -> list[float]:  # a rate over no record is None: nothing to hold
-        return [r["metrics"][name] for r in reports if r["metrics"].get(name) is not None] or [0.0]
 
-    worst = {name: min(measured(name)) for name in (*_PER_ANSWERABLE, "abstention_accuracy")}
-    worst |= {name: max(measured(name)) for name in ("false_abstention", *LENGTH_FLOORS)}
+    def worst_of(name: str) -> float:  # a rate over no record is None: nothing to hold
+        values = [r["metrics"][name] for r in reports if r["metrics"].get(name) is not None] or [0.0]
+        return max(values) if lower_is_better(name) else min(values)
+
+    worst = {name: worst_of(name) for name in GATED}
     counts = reports[0]["counts"]
     answerable, unanswerable = max(1, counts["answerable"]), max(1, counts["unanswerable"])
     out = {name: _floor2(worst[name] - MARGIN_RECORDS / answerable) for name in _PER_ANSWERABLE}
@@ -64,10 +69,11 @@ def thresholds(reports: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 
 def gate_options(limits: Mapping[str, float]) -> str:
     """The `tia eval` options of one gate, in the Makefile's order."""
-    under = [f"--fail-under {n}={float(limits[n])}" for n in (*_PER_ANSWERABLE, "abstention_accuracy")]
-    over = [f"--fail-over false_abstention={float(limits['false_abstention'])}"]
-    over += [f"--fail-over {n}={int(limits[n])}" for n in LENGTH_FLOORS]
-    return " ".join(under + over)
+    def option(name: str) -> str:
+        value = int(limits[name]) if name in LENGTH_FLOORS else float(limits[name])
+        return f"--fail-{'over' if lower_is_better(name) else 'under'} {name}={value}"
+
+    return " ".join(option(name) for name in GATED)
 
 
 def variable(name: str) -> str:
