@@ -258,18 +258,23 @@ class NameModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     @classmethod
+    def from_payload(cls, data: dict) -> NameModel:
+        """From the stored dict (mean, scale, weights, bias, threshold); KeyError or ValueError when malformed."""
+        return cls(
+            np.asarray(data["mean"], dtype=float),
+            np.asarray(data["scale"], dtype=float),
+            np.asarray(data["weights"], dtype=float),
+            float(data["bias"]),
+            float(data["threshold"]),
+        )
+
+    @classmethod
     def load(cls, path: Path = MODEL_PATH) -> NameModel:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if list(data["features"]) != list(FEATURES):
                 raise ConfigError(f"{path}: fitted for other features; rebuild it with `make schemes-model`")
-            return cls(
-                np.asarray(data["mean"], dtype=float),
-                np.asarray(data["scale"], dtype=float),
-                np.asarray(data["weights"], dtype=float),
-                float(data["bias"]),
-                float(data["threshold"]),
-            )
+            return cls.from_payload(data)
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"cannot read the scheme-name model {path}: {exc}; rebuild it with `make schemes-model`") from exc
 

@@ -4,10 +4,9 @@
 of all of them (`knowledge.schemes.SchemeCatalogue`) is written from it after each
 ingest or removal (`scheme_catalogue(kb)` builds one wired to this extractor).
 
-Rules, without a model, so that it is deterministic and every field can be traced to
-the text: a `Scheme` keeps the span of the document text it was read from
-(`text[start:end] == quote`), and the extra spans any field shown was read from
-outside it (`evidence`). Two patterns find schemes:
+Deterministic, and every field can be traced to the text: a `Scheme` keeps the span of
+the document text it was read from (`text[start:end] == quote`), and the extra spans any
+field shown was read from outside it (`evidence`). Three ways find schemes:
 
 (a) the items of a bulleted list introduced by a sentence that speaks of
     dispositifs, aides, offres, mesures... ("La phase 2 ... est assortie de
@@ -17,10 +16,13 @@ outside it (`evidence`). Two patterns find schemes:
     ... pour investir sur fonds propres dans les projets ...", "25 territoires
     ... bénéficieraient du financement de postes de chefs de projets ..."),
     but not sentences that only report a balance ("108 millions d'euros ont été
-    mobilisés").
+    mobilisés");
+(c) the names a fitted model finds (`ingest.scheme_names`) that (a) and (b) missed.
 
-On documents it has never seen these rules find few of the schemes (evals/README.md,
-"Scheme catalogue"): see issue 9.
+What each scheme gives and who may apply are then read anywhere in its document by two
+fitted models (`ingest.scheme_fields`), which take what (a) and (b) read in the scheme's
+own span as features. How well all this reads documents it has never seen:
+evals/README.md, "The scheme catalogue".
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ingest.scheme_fields import FIELDS_PATH, Anchor, read_fields
 from ingest.scheme_names import MODEL_PATH, find_names, is_support_noun
 from knowledge.docstore import StoredDocument
 from knowledge.regions import fold
@@ -44,9 +47,11 @@ __all__ = ["extract_schemes", "find_purpose", "scheme_catalogue"]
 
 
 # Bump when what `extract_schemes` reads changes: stored catalogues then read every document again.
-# The name model's own changes are caught by its hash.
+# The fitted models' own changes are caught by their hashes.
 RULES_VERSION = 1
-EXTRACTOR_VERSION = f"{RULES_VERSION}-{hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()[:12]}"
+EXTRACTOR_VERSION = "-".join(
+    [str(RULES_VERSION), *(hashlib.sha256(p.read_bytes()).hexdigest()[:12] if p.exists() else "none" for p in (MODEL_PATH, FIELDS_PATH))]
+)  # a missing model file ("none") is reported when the catalogue is read, with the command that rebuilds it
 
 
 def scheme_catalogue(kb: KnowledgeBase) -> SchemeCatalogue:
@@ -511,7 +516,7 @@ _BLOCK_AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _BLOCK_WHO = re.compile(
-    r"(?:\b(?:Bénéficiaires?|Public(?: visé| cible)?|Éligibilité|Pour qui \?|Qui peut (?:en )?bénéficier \?)\s*:?\s*|"
+    r"(?:\b(?:Bénéficiaires?|Public(?: visé| cible)?|Éligibilité)\s*:\s*|\b(?:Pour qui|Qui peut (?:en )?bénéficier)\s*\?\s*:?\s*|"
     r"\b(?:destinée?s? aux?|réservée?s? aux?|ouverte?s? aux?|s'adresse aux?|accessible aux?|éligibles? :?|"
     r"peuvent en bénéficier :?)\s+)"
     r"(?P<who>[^.;\n?]{4,160})",
@@ -552,18 +557,39 @@ def _named_schemes(doc: StoredDocument, taken: Sequence[tuple[int, int, str]]) -
     return drafts
 
 
+def _drafts(doc: StoredDocument) -> tuple[list[_Segment], list[_Draft]]:
+    """The document's segments and its schemes as the rules and the name model find them, in order."""
+    segments = _segments(doc.text)
+    found, used = _list_schemes(segments)
+    drafts = [d for d, _ in found] + [d for d, _ in _sentence_schemes(segments, used)]
+    drafts += _named_schemes(doc, [(d.start, d.end, d.name) for d in drafts])
+    drafts.sort(key=lambda d: d.start)
+    return segments, drafts
+
+
+def scheme_anchors(doc: StoredDocument) -> tuple[list[_Segment], list[Anchor]]:
+    """Where each scheme of `doc` was read (what the field models are fitted on, `evals/scheme_model.py`)."""
+    segments, drafts = _drafts(doc)
+    return segments, [_anchor(d) for d in drafts]
+
+
+def _anchor(d: _Draft) -> Anchor:
+    return Anchor(d.start, d.end, d.name, d.amount, d.beneficiaries)
+
+
 def extract_schemes(doc: StoredDocument) -> list[Scheme]:
     """The schemes one document describes, in document order: the rules' first, then the names the
-    fitted model finds that the rules missed. Deterministic."""
-    segments = _segments(doc.text)
-    drafts, used = _list_schemes(segments)
-    drafts += _sentence_schemes(segments, used)
-    taken = [(d.start, d.end, d.name) for d, _ in drafts]
-    drafts += [(d, None) for d in _named_schemes(doc, taken)]
-    drafts.sort(key=lambda ds: ds[0].start)
+    fitted model finds that the rules missed; their amounts and who may apply as the field models
+    read them (`ingest.scheme_fields`). Deterministic."""
+    segments, drafts = _drafts(doc)
+    fields = read_fields(doc.text, segments, [_anchor(d) for d in drafts], doc.title)
+    for draft, read in zip(drafts, fields, strict=True):
+        draft.amount = read.amount or draft.amount
+        draft.beneficiaries = read.beneficiaries or draft.beneficiaries
+        draft.evidence += [e for e in read.evidence if e not in draft.evidence]
     region = document_region(doc)
     schemes = []
-    for draft, _seg in drafts:
+    for draft in drafts:
         phases: set[int] = set()  # the last phase the document named before the scheme ("La phase 2, lancée ...")
         for seg in segments:
             if seg.start > draft.start:

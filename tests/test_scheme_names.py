@@ -81,9 +81,11 @@ def test_a_model_fitted_for_other_features_is_refused_by_name(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_make_schemes_model_rebuilds_the_shipped_file_byte_for_byte(tmp_path: Path) -> None:
+def test_make_schemes_model_rebuilds_the_shipped_files_byte_for_byte(tmp_path: Path) -> None:
     from evals.scheme_model import main
+    from ingest.scheme_fields import FIELDS_PATH
 
-    out = tmp_path / "scheme_names.json"
-    assert main(["--out", str(out)]) == 0
-    assert out.read_bytes() == MODEL_PATH.read_bytes(), "the shipped model is not what `make schemes-model` fits"
+    out, fields = tmp_path / "scheme_names.json", tmp_path / "scheme_fields.json"
+    assert main(["--out", str(out), "--fields-out", str(fields)]) == 0
+    assert out.read_bytes() == MODEL_PATH.read_bytes(), "the shipped name model is not what `make schemes-model` fits"
+    assert fields.read_bytes() == FIELDS_PATH.read_bytes(), "the shipped field models are not what `make schemes-model` fits"
