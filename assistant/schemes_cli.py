@@ -57,7 +57,11 @@ def schemes(ctx: click.Context, region: str | None, as_json: bool) -> None:
         if s.phases:
             click.echo(f"    phase: {', '.join(str(p) for p in s.phases)}")
         if s.beneficiaries:
-            click.echo(f"    for: {s.beneficiaries}")
+            # One line for each statement of who may apply (the field models may read up to three).
+            first, *more = s.beneficiaries.split(" ; ")
+            click.echo(f"    for: {first}")
+            for piece in more:
+                click.echo(f"         {piece}")
         sources = [s.source_name] + [a["source"].replace("\\", "/").rsplit("/", 1)[-1] for a in s.also]
         click.echo(f"    source: {', '.join(sources)} [{s.start}:{s.end}]")
     click.echo(f"{len(found)} schemes")

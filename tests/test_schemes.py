@@ -500,6 +500,20 @@ def test_schemes_command_text_and_errors(corpus_dir: Path, monkeypatch: pytest.M
     assert bad.exit_code == 2 and "unknown region" in bad.output
 
 
+def test_schemes_command_prints_each_statement_of_who_may_apply_on_its_line(
+    corpus_dir: Path, catalogue: SchemeCatalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIA_DATA_DIR", str(corpus_dir))
+    result = CliRunner().invoke(schemes_command, [])
+    assert result.exit_code == 0, result.output
+    several = [s for s in catalogue.all() if s.beneficiaries and " ; " in s.beneficiaries]
+    assert several, "the bundled catalogue has schemes with more than one statement of who may apply"
+    for s in several:
+        first, *more = s.beneficiaries.split(" ; ")
+        block = "\n".join([f"    for: {first}", *(f"         {m}" for m in more)])
+        assert block in result.output, s.name
+
+
 def test_schemes_command_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIA_DATA_DIR", str(tmp_path / "none"))
     result = CliRunner().invoke(schemes_command, [])
