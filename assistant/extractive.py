@@ -299,6 +299,17 @@ class ExtractiveAnswerer:
             quote = f"« {body} »" if lang == "en" or direct or lead else body
             head = f"{direct} — " if direct else ""
             lines.append(f"{head}{lead}{quote} [{n}]")
+        if request.kind == "scheme" and chosen:
+            # What the catalogue read of the scheme the best quote is about, when the quotes do not say it.
+            from assistant.schemes import scheme_line
+            from ingest.schemes import scheme_catalogue
+
+            best = reading.candidates[chosen[0]]
+            said = "\n".join(lines)
+            extra = scheme_line(scheme_catalogue(self.units.kb), lang, best.doc, best.start, best.end, said, len(citations) + 1)
+            if extra is not None and sum(len(line) + 1 for line in lines) + len(extra[0]) <= request.budget:
+                lines.append(extra[0])
+                citations.extend(extra[1])
         return request.reply("\n".join(lines), citations, abstained=False, language=lang, answerer=self.name)
 
     def _according(self, c: Candidate, lang: str) -> str:

@@ -1,7 +1,9 @@
 """Answers "what support can I get?" questions from the scheme catalogue.
 
 The extractive answerer calls `answer_schemes` for questions of kind "scheme" that no
-passage answers (its reader abstains), and `tia schemes` lists the catalogue. It works
+passage answers (its reader abstains), and `scheme_line` to add what the catalogue read of
+the scheme its answer quotes (amounts, who may apply) when the quotes do not say it;
+`tia schemes` lists the catalogue. It works
 out where the asker is (a region the question names, or a town found in a
 regional document: "Issoudun" is in a Centre-Val de Loire document), keeps the
 schemes that apply there (national ones apply everywhere), ranks them by what the
@@ -35,7 +37,7 @@ from knowledge.regions import REGIONS, canonical_region, find_regions, fold
 from knowledge.retriever import date_bounds
 from knowledge.schemes import Scheme, SchemeCatalogue, document_region, question_topics, rank_schemes, same_scheme
 
-__all__ = ["answer_schemes", "place_region", "MAX_SCHEMES", "MAX_CHARS"]
+__all__ = ["answer_schemes", "place_region", "scheme_line", "MAX_SCHEMES", "MAX_CHARS"]
 
 MAX_SCHEMES = 5
 MAX_CHARS = 900
@@ -178,6 +180,52 @@ def _citation(n: int, doc: StoredDocument, start: int, end: int, score: float) -
         score=round(score, 4),
         chunk_id="",
     )
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", fold(text))
+
+
+def scheme_line(
+    catalogue: SchemeCatalogue, lang: str, doc: StoredDocument, start: int, end: int, said: str, n: int
+) -> tuple[str, list[Citation]] | None:
+    """For an answer about support schemes that quotes `doc[start:end]`: a line with what the catalogue
+    read of the scheme that span is about (its amounts, who may apply) and the answer (`said`) does not
+    already say, each piece cited by the span it was read from (numbered from `n`), and those citations.
+    None when no scheme of the catalogue is read there or it has nothing to add."""
+    schemes = [s for s in catalogue.all() if s.doc_id == doc.doc_id]
+    text = fold(doc.text[start:end])
+    scheme = next((s for s in schemes if s.start < end and start < s.end), None) or next(
+        (s for s in schemes if fold(s.name) in text), None
+    )
+    if scheme is None:
+        return None
+    have = _squash(said)
+    spans = [(scheme.start, scheme.end)] + [(a, b) for f, a, b in scheme.evidence if f in ("amount", "beneficiaries")]
+    citations: list[Citation] = []
+    shown: dict[str, list[str]] = {"amount": [], "who": []}
+    marks: list[int] = []
+    pieces = [("amount", a) for a in (scheme.amount or "").split("; ")]
+    pieces += [("who", w) for w in (scheme.beneficiaries or "").split(" ; ")]
+    for field, piece in pieces:
+        if not piece or _squash(piece) in have:
+            continue
+        span = next(((a, b) for a, b in spans if _squash(piece) in _squash(doc.text[a:b])), None)
+        if span is None:
+            continue  # nothing shown that its citation does not hold
+        known = next((c for c in citations if (c.start, c.end) == span), None)
+        if known is None:
+            known = _citation(n + len(citations), doc, *span, 0.0)
+            citations.append(known)
+        shown[field].append(piece)
+        marks.append(known.n)
+    if not citations:
+        return None
+    fields = ["; ".join(shown["amount"])] if shown["amount"] else []
+    if shown["who"]:
+        fields.append(("for: " if lang == "en" else "pour : ") + " ; ".join(shown["who"]))
+    cited = "".join(f"[{m}]" for m in dict.fromkeys(marks))
+    return f"{_shorten(scheme.display_name, 80)} — {' — '.join(fields)} {cited}", citations
 
 
 def _date_num(date: str | None) -> int:

@@ -112,6 +112,46 @@ def test_sources_that_disagree_are_shown_latest_first(fresh_assistant, tmp_path:
     assert_exact_citations(fresh_assistant, answer)
 
 
+def test_a_scheme_answer_adds_what_the_catalogue_read_of_its_scheme(fresh_assistant, tmp_path: Path) -> None:
+    """When an answer about support quotes a scheme's lines that do not say what it gives or to whom, the
+    line `scheme_line` adds says it, as the catalogue read it elsewhere in the document, each piece cited
+    by a span that holds it; what the answer already says is not repeated."""
+    from assistant.schemes import scheme_line
+    from ingest.schemes import scheme_catalogue
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = (
+        "Guide 2026 du Fonds Forge Avenir Occitanie\n\n"
+        "Fonds Forge Avenir\n"
+        "- Objet : modernisation des presses et des fours des ateliers de forge.\n"
+        "- Aide : avance remboursable de 50 000 € à 600 000 €, sans intérêts, sur sept ans.\n\n"
+        "Qui peut en bénéficier ?\n"
+        "Les PME de la métallurgie installées en Occitanie et comptant au moins 10 salariés.\n\n"
+        "Le salon des forgerons se tiendra à Albi en octobre.\n"
+    )
+    (folder / "forge.txt").write_text(text, encoding="utf-8")
+    (folder / "forge.meta.yaml").write_text('title: "Guide 2026 du Fonds Forge Avenir"\ndate: "2026-02-02"\nregions: [Occitanie]\n', encoding="utf-8")
+    assert fresh_assistant.ingest([folder]).ok
+    catalogue = scheme_catalogue(fresh_assistant.kb)
+    doc = next(d for d in fresh_assistant.kb.documents.all() if d.name == "forge.txt")
+    start = doc.text.index("- Objet")
+    end = doc.text.index("\n", start)
+    said = doc.text[start:end] + " [1]"
+    line, citations = scheme_line(catalogue, "fr", doc, start, end, said, 2)
+    assert line.startswith("Fonds Forge Avenir — ") and "600 000 €" in line and "Les PME de la métallurgie" in line, line
+    assert [c.n for c in citations] == list(range(2, 2 + len(citations)))
+    for piece in ("600 000 €", "Les PME de la métallurgie"):
+        assert any(piece in c.quote for c in citations), piece
+    for c in citations:
+        assert doc.text[c.start : c.end] == c.quote
+    # Nothing the answer already says is repeated; a quote about no scheme gets no line.
+    again = scheme_line(catalogue, "en", doc, start, end, said + " 50 000 € à 600 000 €", 2)
+    assert again is not None and "600 000" not in again[0] and "for: Les PME" in again[0], again
+    outside = doc.text.index("Le salon")
+    assert scheme_line(catalogue, "fr", doc, outside, outside + 20, "", 1) is None
+
+
 def test_a_two_part_question_gets_both_parts_answered(corpus_assistant) -> None:
     answer = corpus_assistant.answer("When did the programme start, and who launched it?")
     assert "22 novembre 2018" in answer.text and "Premier ministre" in answer.text, answer.text
