@@ -4,15 +4,19 @@ A scheme's name is found in one place (`ingest.schemes`, `ingest.scheme_names`);
 gives and to whom is often written elsewhere: in the lines under its name ("- Aide :
 subvention de 20 % à 40 % ... plafonnée à 800 000 euros"), in a section of its own ("Qui
 peut candidater ? ..."), or in the paragraph after it. For each scheme, every amount of
-its document is a candidate for its `amount`, and every sentence and list item a
-candidate for its `beneficiaries`. Each candidate gets the general features of
+its document is a candidate for its `amount`, and every sentence, list item and table
+cell a candidate for its `beneficiaries`. Each candidate gets the general features of
 `AMOUNT_FEATURES` or `WHO_FEATURES`: where it stands from the scheme (inside its span,
 after it in its paragraph or section, how many other schemes' names lie between, whether
 the document has one scheme or many), what surrounds it (the heading or list intro it
-sits under), and what it says (the words that state an amount's role, or a condition of
-who may apply). Two logistic regressions fitted on hand-labelled documents
-(`make schemes-model`, `evals/scheme_model.py`) score them; a scheme keeps the candidates
-above the fitted thresholds, best first, a few at most.
+sits under), what it says (the words that state an amount's role, or a condition of who
+may apply), and what the rules read in the scheme's own span. Two ensembles of boosted
+trees fitted on hand-labelled documents (`make schemes-model`, `evals/scheme_model.py`;
+LightGBM at training time, walked in numpy here by `knowledge.trees`) score them: where a
+candidate stands counts differently for an amount on the scheme's own line than for one
+two schemes further on, which a sum of weights cannot say. A scheme keeps the candidates
+above the fitted thresholds, best first, a few at most; where they keep nothing, the
+rules' reading stands.
 
 Nothing here names a phrasing of a particular document: the cue words are the general
 vocabulary of amounts and eligibility, and their weights are learned. The models live in
@@ -21,6 +25,7 @@ vocabulary of amounts and eligibility, and their weights are learned. The models
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -45,6 +50,8 @@ FIELDS_PATH = Path(__file__).with_name("scheme_fields.json")
 MAX_AMOUNTS = 5
 MAX_WHO = 3
 MAX_WHO_CHARS = 320
+_BLOCK = 4096  # rows scored at a time
+WINDOW = 100  # segments before and after a scheme's own that are read for it
 
 
 class Segment(Protocol):
@@ -178,42 +185,69 @@ def _words(name: str) -> set[str]:
 
 
 class _Context:
-    """The position features of every segment relative to each scheme of a document."""
+    """The position features of every segment relative to each scheme of a document (what is needed
+    per segment and per scheme computed once, so that a row costs the same in a long document)."""
 
     def __init__(self, doc: _Doc, anchors: Sequence[Anchor], title: str = "") -> None:
         self.doc = doc
         self.anchors = anchors
         self.names = [_words(a.name) for a in anchors]
+        self.name_words = set().union(*self.names) if self.names else set()
         title_words = set(re.findall(r"[a-z0-9]+", fold(title)))
         self.in_title = [len(w & title_words) / len(w) if w else 0.0 for w in self.names]
         self.starts = sorted((a.start, k) for k, a in enumerate(anchors))
+        self.start_values = [start for start, _ in self.starts]
         # Names that hold one another ("Pass Recrutement Compétences", "... Compétences Île-de-France") are
         # one scheme read twice: the same group for who owns what lies between them.
         self.group = list(range(len(anchors)))
         for k, w in enumerate(self.names):
             self.group[k] = next((m for m in range(k) if w and self.names[m] and (w <= self.names[m] or self.names[m] <= w)), k)
         segs = doc.segments
+        seg_starts = [s.start for s in segs]
         self.core: list[tuple[int, int]] = []
         for a in anchors:
-            inside = [i for i, s in enumerate(segs) if s.start < a.end and a.start < s.end]
+            lo = max(bisect.bisect_right(seg_starts, a.start) - 1, 0)
+            inside = [i for i in range(lo, bisect.bisect_left(seg_starts, a.end)) if segs[i].start < a.end and a.start < segs[i].end]
             if not inside:  # a name between two segments: the one after it
-                inside = [next((i for i, s in enumerate(segs) if s.start >= a.start), max(len(segs) - 1, 0))]
+                inside = [min(bisect.bisect_left(seg_starts, a.start), max(len(segs) - 1, 0))]
             self.core.append((inside[0], inside[-1]))
+        self.words = [set(re.findall(r"[a-z0-9]+", f)) for f in doc.folded]
         self.holds_anchor = [
-            {k for k, a in enumerate(anchors) if s.start <= a.start < s.end} for s in segs
+            {self.group[k] for _, k in self.starts[bisect.bisect_left(self.start_values, s.start) : bisect.bisect_left(self.start_values, s.end)]}
+            for s in segs
         ]
+        # The groups whose names a segment mentions (most of their words).
+        self.mentions = [
+            {self.group[m] for m, w in enumerate(self.names) if w and len(w & seg_words) >= max(1, math.ceil(0.6 * len(w)))}
+            for seg_words in self.words
+        ]
+
+    def near(self, k: int, j: int) -> bool:
+        """Whether segment `j` is close enough to scheme `k` to be read for it (none of the labelled
+        training documents has an amount or a condition further than 43 segments from its scheme, nor any
+        candidate further than 100)."""
+        first, last = self.core[k]
+        return first - WINDOW <= j <= last + WINDOW
 
     def name_share(self, folded: str) -> float:
         """How much of a unit's words are words of the schemes' names (a cell that only names a scheme: 1)."""
         words = [w for w in re.findall(r"[a-z0-9]+", folded) if len(w) > 3]
-        every = set().union(*self.names) if self.names else set()
-        return sum(1 for w in words if w in every) / len(words) if words else 0.0
+        return sum(1 for w in words if w in self.name_words) / len(words) if words else 0.0
 
     def owners(self, offset: int) -> tuple[int | None, int | None]:
         """The scheme named last before `offset`, and the one named first after it."""
-        before = [k for start, k in self.starts if start <= offset]
-        after = [k for start, k in self.starts if start > offset]
-        return (before[-1] if before else None), (after[0] if after else None)
+        i = bisect.bisect_right(self.start_values, offset)
+        return (self.starts[i - 1][1] if i else None), (self.starts[i][1] if i < len(self.starts) else None)
+
+    def _between(self, group: int, lo: int, hi: int) -> int:
+        """How many other schemes are named strictly between two offsets (3 at most: the feature's cap)."""
+        count = 0
+        for _, m in self.starts[bisect.bisect_right(self.start_values, lo) : bisect.bisect_left(self.start_values, hi)]:
+            if self.group[m] != group:
+                count += 1
+                if count == 3:
+                    break
+        return count
 
     def position(self, k: int, j: int, offset: int | None = None) -> dict[str, float]:
         doc, (first, last) = self.doc, self.core[k]
@@ -225,15 +259,9 @@ class _Context:
         distance = 0 if inside else (j - last if after else first - j)
         lo, hi = (a.start, seg.start) if after else (seg.end, a.start)
         group = self.group[k]
-        between = (
-            sum(1 for m, o in enumerate(self.anchors) if self.group[m] != group and lo < o.start < hi) if not inside else 0
-        )
+        between = self._between(group, lo, hi) if not inside else 0
         words = self.names[k]
-        f = doc.folded[j]
-        seg_words = set(re.findall(r"[a-z0-9]+", f))
-        names_other = any(
-            self.group[m] != group and w and len(w & seg_words) >= max(1, math.ceil(0.6 * len(w))) for m, w in enumerate(self.names)
-        )
+        seg_words = self.words[j]
         return {
             "inside": float(inside),
             "core_segment": float(j == first),
@@ -242,7 +270,7 @@ class _Context:
             "before": float(before),
             "log_distance": math.log1p(distance),
             "others_between": float(min(between, 3)),
-            "other_inside": float(any(self.group[m] != group for m in self.holds_anchor[j])),
+            "other_inside": float(any(g != group for g in self.holds_anchor[j])),
             "owner_before": float(owner_before is not None and self.group[owner_before] == group),
             "owner_after": float(owner_after is not None and self.group[owner_after] == group),
             "one_scheme": float(len(self.anchors) == 1),
@@ -250,7 +278,7 @@ class _Context:
             "first_scheme": float(self.starts[0][1] == k),
             "in_title": self.in_title[k],
             "names_scheme": (len(words & seg_words) / len(words)) if (words and not inside) else 0.0,
-            "names_other": float(names_other),
+            "names_other": float(any(g != group for g in self.mentions[j])),
             "under_cue_heading": float(doc.cue_section[j]),
             "is_item": float(seg.kind == "item"),
             "label_line": float(bool(_LABEL.match(seg.text))),
@@ -293,49 +321,58 @@ def amount_candidates(doc: _Doc) -> list[AmountCandidate]:
     return out
 
 
-def _amount_features(ctx: _Context, k: int, c: AmountCandidate, per_segment: dict[int, list[AmountCandidate]]) -> list[float]:
-    doc = ctx.doc
+def _amount_content(doc: _Doc, c: AmountCandidate, siblings: list[AmountCandidate]) -> dict[str, float]:
+    """The features of an amount that do not depend on the scheme (computed once per amount)."""
     seg = doc.segments[c.segment]
     offset = c.start - seg.start
     before = fold(seg.text[max(0, offset - 40) : offset])
     after = fold(seg.text[offset + len(c.text) : offset + len(c.text) + 40])
-    siblings = per_segment[c.segment]
-    values = ctx.position(k, c.segment, c.start)
-    values |= {f"before_{n}": float(bool(p.search(before))) for n, p in _AB.items()}
-    values |= {f"after_{n}": float(bool(p.search(after))) for n, p in _AA.items()}
     euros = _euros(c.text)
+    values = {f"before_{n}": float(bool(p.search(before))) for n, p in _AB.items()}
+    values |= {f"after_{n}": float(bool(p.search(after))) for n, p in _AA.items()}
     values |= {
-        "log_chars_from_name": math.log1p(abs(c.start - ctx.anchors[k].start)),
         "percent": float("%" in c.text),
         "log_euros": math.log10(euros) if euros > 0 else 0.0,
         "balance": float(bool(_BALANCE_RE.search(doc.folded[c.segment]))),
         "first_in_segment": float(siblings[0] is c),
         "amounts_in_segment": math.log1p(len(siblings)),
-        "rules_amount": float(bool(ctx.anchors[k].amount) and _squash(c.text) in _squash(ctx.anchors[k].amount or "")),
     }
+    return values
+
+
+def _amount_features(ctx: _Context, k: int, c: AmountCandidate, content: dict[str, float]) -> list[float]:
+    values = ctx.position(k, c.segment, c.start) | content
+    anchor = ctx.anchors[k]
+    values["log_chars_from_name"] = math.log1p(abs(c.start - anchor.start))
+    values["rules_amount"] = float(bool(anchor.amount) and _squash(c.text) in _squash(anchor.amount or ""))
     return [values[n] for n in AMOUNT_FEATURES]
 
 
-def _who_features(ctx: _Context, k: int, c: WhoCandidate) -> list[float]:
+def _who_content(ctx: _Context, c: WhoCandidate) -> dict[str, float]:
+    """The features of a sentence, item or cell that do not depend on the scheme (computed once per unit)."""
     doc = ctx.doc
-    j = c.segment
-    f = fold(c.text) if c.cell else doc.folded[j]
+    f = fold(c.text) if c.cell else doc.folded[c.segment]
     label = _LABEL.match(c.text)
-    intro = doc.intro[j]
-    values = ctx.position(k, j, c.start)
-    values |= {f"cue_{n}": float(bool(p.search(f))) for n, p in _WC.items()}
+    intro = doc.intro[c.segment]
+    values = {f"cue_{n}": float(bool(p.search(f))) for n, p in _WC.items()}
     values |= {
         "label_cue": float(bool(label and _WHO_HEADING.search(fold(label.group(1))))),
         "has_amount": float(bool(AMOUNT.search(c.text))),
         "log_chars": math.log1p(len(c.text)),
         "cell": float(c.cell),
-        "log_chars_from_name": math.log1p(abs(c.start - ctx.anchors[k].start)),
         "intro_cue": float(
             intro >= 0 and bool(_WHO_HEADING.search(doc.folded[intro]) or _WC["open_to"].search(doc.folded[intro]))
         ),
-        "holds_rules_who": float(bool(ctx.anchors[k].who) and _squash(ctx.anchors[k].who or "") in _squash(c.text)),
         "name_share": ctx.name_share(f),
     }
+    return values
+
+
+def _who_features(ctx: _Context, k: int, c: WhoCandidate, content: dict[str, float]) -> list[float]:
+    values = ctx.position(k, c.segment, c.start) | content
+    anchor = ctx.anchors[k]
+    values["log_chars_from_name"] = math.log1p(abs(c.start - anchor.start))
+    values["holds_rules_who"] = float(bool(anchor.who) and _squash(anchor.who or "") in _squash(c.text))
     return [values[n] for n in WHO_FEATURES]
 
 
@@ -349,7 +386,11 @@ def amount_rows(
     per_segment: dict[int, list[AmountCandidate]] = {}
     for c in found:
         per_segment.setdefault(c.segment, []).append(c)
-    return [(k, c, _amount_features(ctx, k, c, per_segment)) for k in range(len(anchors)) for c in found]
+    content = [_amount_content(doc, c, per_segment[c.segment]) for c in found]
+    return [
+        (k, c, _amount_features(ctx, k, c, content[i]))
+        for k in range(len(anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
+    ]
 
 
 @dataclass(frozen=True)
@@ -390,7 +431,11 @@ def who_rows(
     doc = _read_doc(text, segments)
     ctx = _Context(doc, anchors, title)
     found = who_candidates(doc)
-    return [(k, c, _who_features(ctx, k, c)) for k in range(len(anchors)) for c in found]
+    content = [_who_content(ctx, c) for c in found]
+    return [
+        (k, c, _who_features(ctx, k, c, content[i]))
+        for k in range(len(anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
+    ]
 
 
 _WHO_START = re.compile(
@@ -439,7 +484,9 @@ class FieldModel:
     threshold: float
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.trees.decision(rows)))
+        # In blocks: the trees are walked for every row at once, and a long document has many rows.
+        scores = np.concatenate([self.trees.decision(rows[i : i + _BLOCK]) for i in range(0, len(rows), _BLOCK)] or [np.zeros(0)])
+        return 1.0 / (1.0 + np.exp(-scores))
 
     def with_threshold(self, threshold: float) -> FieldModel:
         return FieldModel(self.trees, threshold)
@@ -485,6 +532,15 @@ def read_fields(
     whos = who_rows(text, segments, anchors, title)
     a_scores = models.amount.probability(np.asarray([r[2] for r in amounts], dtype=float)) if amounts else np.zeros(0)
     w_scores = models.who.probability(np.asarray([r[2] for r in whos], dtype=float)) if whos else np.zeros(0)
+    by_scheme: dict[int, tuple[list[tuple[float, AmountCandidate]], list[tuple[float, WhoCandidate]]]] = {
+        k: ([], []) for k in range(len(anchors))
+    }
+    for (k, c, _), score in zip(amounts, a_scores, strict=True):
+        if score >= models.amount.threshold:
+            by_scheme[k][0].append((float(score), c))
+    for (k, c, _), score in zip(whos, w_scores, strict=True):
+        if score >= models.who.threshold:
+            by_scheme[k][1].append((float(score), c))
     out = []
     for k, anchor in enumerate(anchors):
         evidence: list[tuple[str, int, int]] = []
@@ -493,10 +549,7 @@ def read_fields(
             if not (anchor.start <= seg.start and seg.end <= anchor.end) and (field, seg.start, seg.end) not in evidence:
                 evidence.append((field, seg.start, seg.end))
 
-        picked = sorted(
-            ((float(p), c) for (kk, c, _), p in zip(amounts, a_scores, strict=True) if kk == k and p >= models.amount.threshold),
-            key=lambda pc: -pc[0],
-        )
+        picked = sorted(by_scheme[k][0], key=lambda pc: -pc[0])
         chosen: list[AmountCandidate] = []
         for _, c in picked:
             if len(chosen) < MAX_AMOUNTS and fold(c.text) not in {fold(x.text) for x in chosen}:
@@ -504,10 +557,7 @@ def read_fields(
         chosen.sort(key=lambda c: c.start)
         for c in chosen:
             note("amount", segments[c.segment])
-        who_picked = sorted(
-            ((float(p), c) for (kk, c, _), p in zip(whos, w_scores, strict=True) if kk == k and p >= models.who.threshold),
-            key=lambda pc: -pc[0],
-        )
+        who_picked = sorted(by_scheme[k][1], key=lambda pc: -pc[0])
         who_chosen: list[tuple[WhoCandidate, str]] = []
         size = 0
         for _, c in who_picked:
