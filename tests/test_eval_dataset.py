@@ -346,3 +346,29 @@ def test_the_hand_labelled_schemes_are_spans_of_their_documents() -> None:
         text = docs[row["source"]]
         for span in [row["name"], *row["aliases"], *row["amounts"], *row["eligibility"]]:
             assert span in text, (row["name"], span)
+
+
+# -- the hand-labelled schemes (what the scheme models learn from, and the labels that judge them) -----
+SCHEME_LABELS = [
+    (TRAIN / "corpus", TRAIN / "schemes.jsonl"),
+    (ROOT / "knowledge" / "corpus", TRAIN / "schemes_bundled.jsonl"),
+    *((TRAIN / f"corpus{n}", TRAIN / f"schemes_corpus{n}.jsonl") for n in range(2, 11)),
+    *((ROOT / "evals" / name / "corpus", ROOT / "evals" / name / "schemes.jsonl") for name in ("unseen", "unseen2", "unseen3", "unseen4")),
+]
+
+
+@pytest.mark.parametrize(("corpus", "labels"), SCHEME_LABELS, ids=lambda v: f"{v.parent.name}/{v.name}")
+def test_every_labelled_scheme_is_read_from_its_document(corpus: Path, labels: Path) -> None:
+    """Each label names a document of its corpus, and its amounts and eligibility are spans of that
+    document (folded: labellers copied them by hand; `evals.schemes_eval` matches them folded)."""
+    from evals.metrics import fold
+
+    docs = {p.stem.rsplit("_", 1)[1]: fold(normalize_text(p.read_text(encoding="utf-8"))) for p in corpus.glob("*.txt")}
+    rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert rows
+    missing = []
+    for row in rows:
+        assert {"source", "name", "aliases", "amounts", "eligibility"} <= set(row), row
+        assert row["source"] in docs, (labels.name, row["source"])
+        missing += [(row["name"], span) for span in [*row["amounts"], *row["eligibility"]] if fold(span) not in docs[row["source"]]]
+    assert not missing, missing
