@@ -380,16 +380,18 @@ def amount_rows(
     text: str, segments: Sequence[Segment], anchors: Sequence[Anchor], title: str = ""
 ) -> list[tuple[int, AmountCandidate, list[float]]]:
     """(scheme index, candidate, features) for every scheme and amount of a document."""
-    doc = _read_doc(text, segments)
-    ctx = _Context(doc, anchors, title)
-    found = amount_candidates(doc)
+    return _amount_rows(_Context(_read_doc(text, segments), anchors, title))
+
+
+def _amount_rows(ctx: _Context) -> list[tuple[int, AmountCandidate, list[float]]]:
+    found = amount_candidates(ctx.doc)
     per_segment: dict[int, list[AmountCandidate]] = {}
     for c in found:
         per_segment.setdefault(c.segment, []).append(c)
-    content = [_amount_content(doc, c, per_segment[c.segment]) for c in found]
+    content = [_amount_content(ctx.doc, c, per_segment[c.segment]) for c in found]
     return [
         (k, c, _amount_features(ctx, k, c, content[i]))
-        for k in range(len(anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
+        for k in range(len(ctx.anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
     ]
 
 
@@ -428,13 +430,15 @@ def who_rows(
     text: str, segments: Sequence[Segment], anchors: Sequence[Anchor], title: str = ""
 ) -> list[tuple[int, WhoCandidate, list[float]]]:
     """(scheme index, candidate, features) for every scheme and sentence, item or cell of a document."""
-    doc = _read_doc(text, segments)
-    ctx = _Context(doc, anchors, title)
-    found = who_candidates(doc)
+    return _who_rows(_Context(_read_doc(text, segments), anchors, title))
+
+
+def _who_rows(ctx: _Context) -> list[tuple[int, WhoCandidate, list[float]]]:
+    found = who_candidates(ctx.doc)
     content = [_who_content(ctx, c) for c in found]
     return [
         (k, c, _who_features(ctx, k, c, content[i]))
-        for k in range(len(anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
+        for k in range(len(ctx.anchors)) for i, c in enumerate(found) if ctx.near(k, c.segment)
     ]
 
 
@@ -528,8 +532,8 @@ def read_fields(
     models = models or _models()
     if not anchors:
         return []
-    amounts = amount_rows(text, segments, anchors, title)
-    whos = who_rows(text, segments, anchors, title)
+    ctx = _Context(_read_doc(text, segments), anchors, title)  # read once for both fields
+    amounts, whos = _amount_rows(ctx), _who_rows(ctx)
     a_scores = models.amount.probability(np.asarray([r[2] for r in amounts], dtype=float)) if amounts else np.zeros(0)
     w_scores = models.who.probability(np.asarray([r[2] for r in whos], dtype=float)) if whos else np.zeros(0)
     by_scheme: dict[int, tuple[list[tuple[float, AmountCandidate]], list[tuple[float, WhoCandidate]]]] = {
